@@ -1,0 +1,116 @@
+/**
+ * `tom-node`: the daemon and its admin commands. Thin: each command parses its options and calls
+ * src/node.
+ */
+import { Command, Option } from 'commander'
+import { join } from 'node:path'
+import { stat } from 'node:fs/promises'
+import { initNetwork, TomNode, verifyDataDir, dataPath } from '../node/index.js'
+import type { InitResult } from '../node/index.js'
+import { toHex } from '../crypto/index.js'
+import { exitCodes, printJson, progressLine } from './run.js'
+
+function printInit(result: InitResult, json: boolean): void {
+  if (json) return printJson(result)
+  process.stdout.write(
+    [
+      `network ${result.networkName} created in ${result.dir}`,
+      `  genesis hash (network id): ${result.network}`,
+      `  organisation: ${result.org}, admin key ${result.adminKey}`,
+      `  admin key file: ${result.adminKeyPath} (move it off this host for a real deployment)`,
+      `  node ${result.nodeName}: key ${result.nodeKey}, peer id ${result.peerId}`,
+      ''
+    ].join('\n')
+  )
+}
+
+/** Runs `node` until SIGINT or SIGTERM, then closes it; a second signal exits at once. */
+async function runUntilSignalled(node: TomNode): Promise<void> {
+  node.start()
+  await new Promise<void>((resolve, reject) => {
+    let closing = false
+    const onSignal = (signal: string): void => {
+      if (closing) process.exit(130)
+      closing = true
+      process.stderr.write(`tom-node: ${signal}: shutting down\n`)
+      node.close().then(resolve, reject)
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    node.once('fatal', (err) => {
+      closing = true
+      node.close().then(() => reject(err), reject)
+    })
+  })
+}
+
+function logBlocks(node: TomNode): void {
+  node.on('block', ({ block, receipts }) => {
+    const failed = receipts.filter((r) => !r.ok).length
+    process.stdout.write(`block ${block.header.height} ${toHex(block.hash).slice(0, 16)} txs=${block.txs.length} failed=${failed}\n`)
+  })
+}
+
+export function tomNodeProgram(): Command {
+  const program = new Command('tom-node').description('TOM edge node: a permissioned provenance ledger and orchestrator').version('0.1.0')
+
+  program
+    .command('init')
+    .description('create a new network in a data folder: org admin key, node key, genesis block')
+    .requiredOption('--dir <dir>', 'data folder to create')
+    .option('--network <name>', 'network name', 'tom')
+    .option('--org <name>', 'founding organisation', 'org1')
+    .option('--name <name>', 'this node', 'node1')
+    .option('--json', 'print a JSON object')
+    .action(async (opts: { dir: string; network: string; org: string; name: string; json?: boolean }) => {
+      const result = await initNetwork({ dir: opts.dir, networkName: opts.network, orgName: opts.org, nodeName: opts.name })
+      printInit(result, opts.json === true)
+    })
+
+  program
+    .command('start')
+    .description('run a node from its data folder until SIGINT or SIGTERM')
+    .requiredOption('--dir <dir>', 'data folder')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'silent']))
+    .action(async (opts: { dir: string; logLevel?: 'info' }) => {
+      const node = await TomNode.open({ dir: opts.dir, ...(opts.logLevel ? { config: { logLevel: opts.logLevel } } : {}) })
+      await runUntilSignalled(node)
+    })
+
+  program
+    .command('up')
+    .description('run a local network with embedded defaults (creates it on first run)')
+    .option('--dir <dir>', 'where the network lives', '.tom')
+    .action(async (opts: { dir: string }) => {
+      const dir = join(opts.dir, 'node1')
+      const exists = await stat(dataPath(dir, 'genesis')).then(
+        () => true,
+        () => false
+      )
+      if (!exists) printInit(await initNetwork({ dir, nodeName: 'node1' }), false)
+      const node = await TomNode.open({ dir, config: { logLevel: 'warn' } })
+      process.stdout.write(
+        `node1 running from ${dir}: network ${toHex(node.network)}, height ${node.head.height}\n` +
+          `admin key: ${dataPath(dir, 'adminKey')}\nCtrl-C stops it.\n`
+      )
+      logBlocks(node)
+      await runUntilSignalled(node)
+    })
+
+  program
+    .command('verify')
+    .description('re-check the whole chain: hashes, links, Merkle roots, signatures, state roots')
+    .requiredOption('--dir <dir>', 'data folder (the node must be stopped)')
+    .option('--json', 'print a JSON report')
+    .action(async (opts: { dir: string; json?: boolean }) => {
+      const progress = progressLine('verifying block')
+      const report = await verifyDataDir(opts.dir, { onProgress: (h, head) => progress.update(h + 1, head + 1) })
+      progress.end()
+      if (opts.json === true) printJson(report)
+      else if (report.ok) process.stdout.write(`chain sound: height ${report.height}, head ${report.hash}, ${report.txs} txs, ${report.ms} ms\n`)
+      else process.stdout.write(`chain UNSOUND at height ${report.height}: ${report.code}: ${report.reason}\n`)
+      if (!report.ok) process.exitCode = exitCodes.negative
+    })
+
+  return program
+}

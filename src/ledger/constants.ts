@@ -1,0 +1,18 @@
+/** Limits of the ledger. Every queue, size and window has one, named with its unit last. */
+
+/** Largest encoded signed tx. */
+export const txBytesMax = 64 * 1024
+/** Longest tx type name, e.g. `device.join`. */
+export const txTypeBytesMax = 64
+/** How far ahead of the block time a tx may expire; bounds how long a signed tx stays usable. */
+export const txTtlMaxMs = 24 * 60 * 60 * 1000
+/** Most txs in one block. */
+export const blockTxMax = 2000
+/** Largest encoded block. */
+export const blockBytesMax = 16 * 1024 * 1024
+/** Longest world-state key (UTF-8 bytes). */
+export const stateKeyBytesMax = 512
+/** Largest state value. */
+export const stateValueBytesMax = 64 * 1024
+/** Blocks fetched per read when replaying or verifying a chain. */
+export const verifyReadAheadBlocks = 32

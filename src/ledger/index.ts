@@ -1,0 +1,12 @@
+/** Tx and block formats, validation, the LevelDB and in-memory stores, the ledger and chain verification. */
+export * from './constants.js'
+export * from './errors.js'
+export * from './tx.js'
+export * from './block.js'
+export * from './kv.js'
+export * from './memory-kv.js'
+export * from './level-kv.js'
+export * from './executor.js'
+export * from './ledger.js'
+export * from './verify.js'
+export { layout } from './layout.js'

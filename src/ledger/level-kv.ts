@@ -1,0 +1,38 @@
+/** The LevelDB KvStore (classic-level through `level`), binary keys and values. */
+import { Level } from 'level'
+import { asUint8Array } from '../crypto/index.js'
+import type { KvOperation, KvRange, KvStore } from './kv.js'
+
+export class LevelKvStore implements KvStore {
+  readonly #db: Level<Uint8Array, Uint8Array>
+
+  constructor(readonly location: string) {
+    this.#db = new Level<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' })
+  }
+
+  async open(): Promise<void> {
+    await this.#db.open({ createIfMissing: true })
+  }
+
+  async close(): Promise<void> {
+    await this.#db.close()
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const value = await this.#db.get(key)
+    return value === undefined ? undefined : asUint8Array(value)
+  }
+
+  async batch(operations: readonly KvOperation[], options: { sync?: boolean } = {}): Promise<void> {
+    await this.#db.batch(operations as KvOperation[], { sync: options.sync === true })
+  }
+
+  async *entries(range: KvRange = {}): AsyncIterable<[Uint8Array, Uint8Array]> {
+    const options: Record<string, unknown> = {}
+    for (const k of ['gt', 'gte', 'lt', 'lte'] as const) if (range[k] !== undefined) options[k] = range[k]
+    if (range.reverse === true) options.reverse = true
+    if (range.limit !== undefined) options.limit = range.limit
+    // Plain Uint8Array views, not Buffers, so that both stores hand back the same type.
+    for await (const [key, value] of this.#db.iterator(options)) yield [asUint8Array(key), asUint8Array(value)]
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * A node's options: from `config.json` in its data folder, overridden by what the embedding program
+ * passes. Validated once at start-up and frozen; every option is documented here with its default.
+ */
+import { readFile } from 'node:fs/promises'
+import { defaultBlockDelayMs, defaultBlockTxMax, mempoolTxMax } from './constants.js'
+import { blockTxMax as blockTxLimit } from '../ledger/index.js'
+import { NodeError } from './errors.js'
+
+export interface NodeConfig {
+  /** A name for logs and the node registry. Default: `node`. */
+  readonly name: string
+  /** Most txs per block. Default 500; at most the ledger's blockTxMax (2000). */
+  readonly blockTxMax: number
+  /** See constants.ts defaultBlockDelayMs. Default 50. */
+  readonly blockDelayMs: number
+  /** Most txs waiting for a block. Default 50,000. */
+  readonly mempoolTxMax: number
+  /** `fatal`, `error`, `warn`, `info`, `debug` or `silent`. Default `info`. */
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent'
+}
+
+export const defaultConfig: NodeConfig = Object.freeze({
+  name: 'node',
+  blockTxMax: defaultBlockTxMax,
+  blockDelayMs: defaultBlockDelayMs,
+  mempoolTxMax,
+  logLevel: 'info'
+})
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'silent']
+
+function invalid(message: string): NodeError {
+  return new NodeError('ERR_CONFIG_INVALID', message)
+}
+
+function integer(value: unknown, name: string, min: number, max: number): number {
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) throw invalid(`${name} must be an integer from ${min} to ${max}`)
+  return value as number
+}
+
+/** Checks `input` (parsed JSON or options) over the defaults. Unknown keys are refused. */
+export function validateConfig(input: Record<string, unknown>, base: NodeConfig = defaultConfig): NodeConfig {
+  for (const key of Object.keys(input)) if (!(key in defaultConfig)) throw invalid(`unknown option ${key}`)
+  const merged = { ...base, ...input }
+  if (typeof merged.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(merged.name)) throw invalid('name must be 1 to 64 letters, digits, . _ -')
+  if (!logLevels.includes(merged.logLevel as string)) throw invalid(`logLevel must be one of ${logLevels.join(', ')}`)
+  return Object.freeze({
+    name: merged.name,
+    blockTxMax: integer(merged.blockTxMax, 'blockTxMax', 1, blockTxLimit),
+    blockDelayMs: integer(merged.blockDelayMs, 'blockDelayMs', 0, 60_000),
+    mempoolTxMax: integer(merged.mempoolTxMax, 'mempoolTxMax', 1, 1_000_000),
+    logLevel: merged.logLevel as NodeConfig['logLevel']
+  })
+}
+
+export async function readConfigFile(path: string): Promise<NodeConfig> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return defaultConfig
+    throw err
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (err) {
+    throw invalid(`${path} is not JSON: ${(err as Error).message}`)
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid(`${path} must hold a JSON object`)
+  try {
+    return validateConfig(parsed as Record<string, unknown>)
+  } catch (err) {
+    if (err instanceof NodeError) throw invalid(`${path}: ${err.message}`)
+    throw err
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * A node's data folder (mode 0700):
+ *   config.json     options (see config.ts)
+ *   node.key        the node's Ed25519 key (0600): its ledger identity and its libp2p PeerId
+ *   admin.key       the founding organisation's admin key, when this folder created the network (0600).
+ *                   Move it off the host for a real deployment: whoever holds it governs the org.
+ *   genesis.block   the genesis block (CBOR), to hand to nodes that join
+ *   ledger/         the LevelDB ledger
+ */
+import { mkdir, readFile, writeFile, stat, chmod } from 'node:fs/promises'
+import { join } from 'node:path'
+import { generateKeyPair, saveKeyFile, Signer, toHex, peerIdOf } from '../crypto/index.js'
+import type { KeyPair } from '../crypto/index.js'
+import { Ledger, LevelKvStore, decodeBlock, genesisNetwork, sealBlock, signTx, zeroHash, emptyStateDigest } from '../ledger/index.js'
+import type { Block, Tx } from '../ledger/index.js'
+import { CoreContracts } from '../contracts/index.js'
+import { defaultTxTtlMs } from './constants.js'
+import { NodeError } from './errors.js'
+
+export const dataDirFiles = {
+  config: 'config.json',
+  nodeKey: 'node.key',
+  adminKey: 'admin.key',
+  genesis: 'genesis.block',
+  ledger: 'ledger'
+} as const
+
+export function dataPath(dir: string, file: keyof typeof dataDirFiles): string {
+  return join(dir, dataDirFiles[file])
+}
+
+export interface GenesisOptions {
+  readonly networkName: string
+  readonly orgName: string
+  readonly nodeName: string
+  readonly admin: KeyPair
+  readonly node: KeyPair
+  /** Genesis time, ms since epoch. Default: now. */
+  readonly time?: number
+}
+
+/** The genesis block: network.create, org.create and node.add, signed by the admin; sealed by the node. */
+export function createGenesisBlock(options: GenesisOptions): Block {
+  const time = options.time ?? Date.now()
+  const admin = new Signer(options.admin)
+  const tx = (type: string, payload: Tx['payload'], nonce: number): Tx =>
+    signTx({ network: genesisNetwork, type, signer: admin.publicKey, nonce, expiresAt: time + defaultTxTtlMs, payload }, admin)
+  const txs = [
+    tx('network.create', { name: options.networkName }, 0),
+    tx('org.create', { name: options.orgName, admins: [admin.publicKey] }, 1),
+    tx('node.add', { org: options.orgName, publicKey: options.node.publicKey, name: options.nodeName }, 2)
+  ]
+  return sealBlock({ height: 0, prevHash: zeroHash, time, stateRoot: emptyStateDigest, raftTerm: 0, raftIndex: 0, txs }, new Signer(options.node))
+}
+
+export interface InitResult {
+  readonly dir: string
+  /** The network id: the genesis block hash, hex. */
+  readonly network: string
+  readonly networkName: string
+  readonly org: string
+  readonly nodeName: string
+  readonly nodeKey: string
+  readonly peerId: string
+  readonly adminKey: string
+  readonly adminKeyPath: string
+}
+
+export interface InitOptions {
+  readonly dir: string
+  readonly networkName?: string
+  readonly orgName?: string
+  readonly nodeName?: string
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false
+  )
+}
+
+/** Creates a new network in `dir`: keys, config, the genesis block, and the ledger holding it. */
+export async function initNetwork(options: InitOptions): Promise<InitResult> {
+  const { dir } = options
+  const networkName = options.networkName ?? 'tom'
+  const orgName = options.orgName ?? 'org1'
+  const nodeName = options.nodeName ?? 'node1'
+  if (await exists(dataPath(dir, 'genesis'))) throw new NodeError('ERR_NODE_ALREADY_INITIALISED', `${dir} already holds a network (genesis.block exists)`)
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  await chmod(dir, 0o700)
+  const admin = generateKeyPair()
+  const node = generateKeyPair()
+  const genesis = createGenesisBlock({ networkName, orgName, nodeName, admin, node })
+
+  // Apply first: a genesis the contracts refuse (say, a bad name) must leave no half-made folder.
+  const ledger = await Ledger.open(new LevelKvStore(dataPath(dir, 'ledger')), new CoreContracts())
+  try {
+    if (ledger.head !== undefined) throw new NodeError('ERR_NODE_ALREADY_INITIALISED', `${dir}/ledger already holds a chain`)
+    const { receipts } = await ledger.applyBlock(genesis)
+    const failed = receipts.find((r) => !r.ok)
+    if (failed !== undefined && !failed.ok) throw new NodeError('ERR_CONFIG_INVALID', `genesis refused: ${failed.code}: ${failed.message}`)
+  } finally {
+    await ledger.close()
+  }
+  await saveKeyFile(dataPath(dir, 'nodeKey'), node)
+  await saveKeyFile(dataPath(dir, 'adminKey'), admin)
+  await writeFile(dataPath(dir, 'config'), JSON.stringify({ name: nodeName }, null, 2) + '\n', { mode: 0o600 })
+  await writeFile(dataPath(dir, 'genesis'), genesis.bytes, { mode: 0o644 })
+  return {
+    dir,
+    network: toHex(genesis.hash),
+    networkName,
+    org: orgName,
+    nodeName,
+    nodeKey: toHex(node.publicKey),
+    peerId: peerIdOf(node.publicKey),
+    adminKey: toHex(admin.publicKey),
+    adminKeyPath: dataPath(dir, 'adminKey')
+  }
+}
+
+/** Reads the genesis block of a data folder. */
+export async function readGenesis(dir: string): Promise<Block> {
+  let bytes: Uint8Array
+  try {
+    bytes = new Uint8Array(await readFile(dataPath(dir, 'genesis')))
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NodeError('ERR_NODE_NOT_INITIALISED', `${dir} holds no network: run tom-node init --dir ${dir}`)
+    throw err
+  }
+  return decodeBlock(bytes)
+}

@@ -1,0 +1,10 @@
+/** The node: wiring, data folder, config, lifecycle, logging. */
+export * from './constants.js'
+export * from './errors.js'
+export * from './config.js'
+export * from './data-dir.js'
+export * from './mempool.js'
+export * from './single-proposer.js'
+export * from './tom-node.js'
+export * from './verify-data-dir.js'
+export * from './logger.js'
