@@ -109,7 +109,7 @@ for (const [name, factory] of Object.entries(stores)) {
       const far = tx(n, net.admin, 'data.add', { id: 'a', hash: new Uint8Array(32) }, { expiresAt: genesisTime + 48 * 3_600_000 })
       await t.rejects(ledger.checkTx(far, genesisTime), { code: 'ERR_TX_EXPIRY_TOO_FAR' })
       const raw = decode<Record<string, unknown>>(dataTx(n, net.admin, 'a').bytes)
-      ;(raw.sig as Uint8Array)[5] ^= 1
+      ;(raw.sig as Uint8Array)[5]! ^= 1
       const forged = decodeTx(encode(raw))
       await t.rejects(ledger.checkTx(forged, genesisTime), { code: 'ERR_TX_BAD_SIGNATURE' })
       await ledger.close()
@@ -139,7 +139,7 @@ for (const [name, factory] of Object.entries(stores)) {
         sealBlock({ height: 1, prevHash: head.hash, time: head.time + 1, stateRoot: head.stateDigest, raftTerm: 0, raftIndex: 1, txs: good.txs, ...edit }, signer)
       const badSigTx = (() => {
         const raw = decode<Record<string, unknown>>(dataTx(n, net.admin, 's').bytes)
-        ;(raw.sig as Uint8Array)[0] ^= 1
+        ;(raw.sig as Uint8Array)[0]! ^= 1
         return decodeTx(encode(raw))
       })()
       const cases: [string, Block][] = [
