@@ -27,6 +27,8 @@ function printInit(result: InitResult, json: boolean): void {
 /** Runs `node` until SIGINT or SIGTERM, then closes it; a second signal exits at once. */
 async function runUntilSignalled(node: TomNode): Promise<void> {
   node.start()
+  // Nothing else holds the event loop open until the node listens on a socket: keep the process up.
+  const keepAlive = setInterval(() => {}, 1 << 30)
   await new Promise<void>((resolve, reject) => {
     let closing = false
     const onSignal = (signal: string): void => {
@@ -41,7 +43,7 @@ async function runUntilSignalled(node: TomNode): Promise<void> {
       closing = true
       node.close().then(() => reject(err), reject)
     })
-  })
+  }).finally(() => clearInterval(keepAlive))
 }
 
 function logBlocks(node: TomNode): void {

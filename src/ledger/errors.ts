@@ -43,6 +43,15 @@ export class TxFailedError extends Error {
 /** The code in the receipt of a tx whose contract threw something other than a TxFailedError. */
 export const txExecutionErrorCode = 'ERR_TX_EXECUTION'
 
+/** Other codes of the ledger: execution failures it raises itself, and misuse or corruption. */
+export const ledgerErrorCodes = {
+  ERR_TX_EXECUTION: 'a contract threw an unexpected error (a bug in the contract); the tx failed and changed nothing',
+  ERR_STATE_BAD_KEY: 'a contract wrote a state key that is empty, too long or holds NUL',
+  ERR_STATE_BAD_VALUE: 'a contract wrote a state value that is not bytes or is larger than stateValueBytesMax',
+  ERR_LEDGER_CORRUPT: 'a stored record breaks an invariant (disk corruption or a bug); the node stops',
+  ERR_LEDGER_STATE: 'the ledger was used out of order (closed, no genesis yet, or two blocks applied at once)'
+} as const
+
 /** Why a block was refused. A correct proposer never produces one of these. */
 export const blockRejectionCodes = {
   ERR_BLOCK_MALFORMED: 'not a block: bad CBOR, not the deterministic encoding, or a missing or mistyped field',

@@ -1,0 +1,20 @@
+/** Every error code of TOM, by module: the source of docs/errors.md. */
+import { cryptoErrorCodes } from './crypto/index.js'
+import { txRejectionCodes, blockRejectionCodes, chainVerifyCodes, ledgerErrorCodes } from './ledger/index.js'
+import { contractFailureCodes } from './contracts/index.js'
+import { nodeErrorCodes } from './node/index.js'
+
+export interface ErrorRegistry {
+  readonly module: string
+  readonly codes: Readonly<Record<string, string>>
+}
+
+export const errorRegistries: readonly ErrorRegistry[] = [
+  { module: 'crypto', codes: cryptoErrorCodes },
+  { module: 'ledger: tx admission and receipts', codes: txRejectionCodes },
+  { module: 'ledger: block validation', codes: blockRejectionCodes },
+  { module: 'ledger: chain verification', codes: chainVerifyCodes },
+  { module: 'ledger: other', codes: ledgerErrorCodes },
+  { module: 'contracts (receipt codes)', codes: contractFailureCodes },
+  { module: 'node', codes: nodeErrorCodes }
+]
