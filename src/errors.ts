@@ -1,5 +1,6 @@
 /** Every error code of TOM, by module: the source of docs/errors.md. */
 import { cryptoErrorCodes } from './crypto/index.js'
+import { consensusErrorCodes } from './consensus/index.js'
 import { txRejectionCodes, blockRejectionCodes, chainVerifyCodes, ledgerErrorCodes } from './ledger/index.js'
 import { contractFailureCodes } from './contracts/index.js'
 import { nodeErrorCodes } from './node/index.js'
@@ -11,6 +12,7 @@ export interface ErrorRegistry {
 
 export const errorRegistries: readonly ErrorRegistry[] = [
   { module: 'crypto', codes: cryptoErrorCodes },
+  { module: 'consensus', codes: consensusErrorCodes },
   { module: 'ledger: tx admission and receipts', codes: txRejectionCodes },
   { module: 'ledger: block validation', codes: blockRejectionCodes },
   { module: 'ledger: chain verification', codes: chainVerifyCodes },
