@@ -24,8 +24,12 @@ export function printJson(value: unknown): void {
 /** Parses argv and runs the chosen command; never throws. */
 export async function runCli(program: Command, argv: string[] = process.argv): Promise<void> {
   const name = program.name()
-  program.exitOverride()
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s) })
+  // commander copies these settings only to subcommands created after they are set: apply them to all.
+  const configure = (command: Command): void => {
+    command.exitOverride()
+    for (const sub of command.commands) configure(sub)
+  }
+  configure(program)
   try {
     await program.parseAsync(argv)
   } catch (err) {

@@ -5,13 +5,13 @@
  * is stored (receipts, tx and hash indexes, head record, world state and its history) with what the
  * replay computed. The first discrepancy is reported with its height and a stable code.
  */
-import { bytesEqual, decode, toHex } from '../crypto/index.js'
+import { bytesEqual, compareBytes, decode, toHex } from '../crypto/index.js'
 import { decodeBlock } from './block.js'
 import { BlockRejectedError } from './errors.js'
 import type { BlockRejectionCode, ChainVerifyCode } from './errors.js'
 import type { TxExecutor } from './executor.js'
 import type { KvStore } from './kv.js'
-import { layout, prefix, prefixRange, readHeight } from './layout.js'
+import { layout, prefix, readHeight } from './layout.js'
 import { Ledger } from './ledger.js'
 import { MemoryKvStore } from './memory-kv.js'
 
@@ -64,8 +64,8 @@ export async function verifyChain(store: KvStore, executor: TxExecutor, options:
     if ((await store.get(layout.block(head.height + 1))) !== undefined) {
       throw new Discrepancy(head.height + 1, 'ERR_CHAIN_HEAD_MISMATCH', `block ${head.height + 1} is stored beyond the head record`)
     }
-    await compareRecords(store, replica, prefix.state, head.height)
-    await compareRecords(store, replica, prefix.version, head.height)
+    // Everything stored must be exactly what the replay stored: no extra, missing or changed record.
+    await compareAllRecords(store, replica, head.height)
     return { ok: true, height: head.height, hash: toHex(head.hash), txs, ms: ms() }
   } catch (err) {
     if (err instanceof Discrepancy) return { ok: false, height: err.height, code: err.code, reason: err.message, ms: ms() }
@@ -107,18 +107,34 @@ async function verifyBlock(store: KvStore, replica: Ledger, height: number): Pro
   return receipts.length
 }
 
-/** Compares all records of one prefix in the store with the replica's, in key order. */
-async function compareRecords(store: KvStore, replica: Ledger, p: number, height: number): Promise<void> {
-  const range = prefixRange(p)
-  const mine = store.entries(range)[Symbol.asyncIterator]()
-  const theirs = replica.records(range)[Symbol.asyncIterator]()
-  const what = p === prefix.state ? 'world state' : 'state history'
+const codeOfPrefix: Record<number, ChainVerifyCode> = {
+  [prefix.block]: 'ERR_CHAIN_HEAD_MISMATCH',
+  [prefix.blockHash]: 'ERR_CHAIN_INDEX_MISMATCH',
+  [prefix.tx]: 'ERR_CHAIN_INDEX_MISMATCH',
+  [prefix.receipts]: 'ERR_CHAIN_RECEIPT_MISMATCH',
+  [prefix.state]: 'ERR_CHAIN_STATE_MISMATCH',
+  [prefix.version]: 'ERR_CHAIN_STATE_MISMATCH',
+  [prefix.meta]: 'ERR_CHAIN_HEAD_MISMATCH'
+}
+
+/** Compares every record of the store with the replica's, in key order; reports the first difference. */
+async function compareAllRecords(store: KvStore, replica: Ledger, height: number): Promise<void> {
+  const mine = store.entries()[Symbol.asyncIterator]()
+  const theirs = replica.records({})[Symbol.asyncIterator]()
   for (;;) {
     const [a, b] = await Promise.all([mine.next(), theirs.next()])
     if (a.done === true && b.done === true) return
-    const key = toHex(((a.done === true ? b.value : a.value) as [Uint8Array, Uint8Array])[0])
-    if (a.done === true || b.done === true || !bytesEqual(a.value[0], b.value[0]) || !bytesEqual(a.value[1], b.value[1])) {
-      throw new Discrepancy(height, 'ERR_CHAIN_STATE_MISMATCH', `${what} differs from the replay at record ${key}`)
-    }
+    if (a.done !== true && b.done !== true && bytesEqual(a.value[0], b.value[0]) && bytesEqual(a.value[1], b.value[1])) continue
+    // Walking both in key order, the smaller key is the one the other side lacks.
+    const order = a.done === true ? 1 : b.done === true ? -1 : compareBytes(a.value[0], b.value[0])
+    const key = order <= 0 ? a.value![0] : b.value![0]
+    const what =
+      order === 0
+        ? `stored record ${toHex(key)} differs from the replayed chain's`
+        : order < 0
+          ? `stored record ${toHex(key)} is not in the replayed chain`
+          : `record ${toHex(key)} of the replayed chain is missing from the store`
+    const code = codeOfPrefix[key[0]!] ?? 'ERR_CHAIN_STATE_MISMATCH'
+    throw new Discrepancy(height, code, what)
   }
 }
