@@ -21,6 +21,8 @@ export interface KvStore {
   open(): Promise<void>
   close(): Promise<void>
   get(key: Uint8Array): Promise<Uint8Array | undefined>
+  /** Several keys in one call; undefined where a key is missing. */
+  getMany(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]>
   /**
    * Applies all operations or none. With `sync`, resolves only once the write is durable (fsync),
    * so an acknowledged write survives power loss, not just a process crash.

@@ -13,7 +13,7 @@ import { encode, decode, bytesEqual, merkleRoot, sha256, toHex, hashBytes } from
 import type { CborValue } from '../crypto/index.js'
 import { decodeBlock, verifyBlockSignature, zeroHash } from './block.js'
 import type { Block } from './block.js'
-import { stateKeyBytesMax, stateValueBytesMax } from './constants.js'
+import { stateCacheEntriesMax, stateKeyBytesMax, stateValueBytesMax } from './constants.js'
 import {
   BlockRejectedError,
   LedgerCorruptionError,
@@ -105,6 +105,10 @@ export class Ledger {
   #network: Uint8Array | undefined
   #applying = false
   #closed = false
+  // Recently read or written world state (null: known absent). Updated only after a block is durable,
+  // so it never shows what a failed write did not store. Contracts re-read the same keys (signers,
+  // orgs) block after block; this saves a LevelDB round trip each time.
+  readonly #stateCache = new Map<string, Uint8Array | null>()
 
   private constructor(store: KvStore, executor: TxExecutor) {
     this.#store = store
@@ -211,10 +215,13 @@ export class Ledger {
     if (height > 0 && !(await this.#executor.isProposer(header.proposer, state))) {
       throw new BlockRejectedError('ERR_BLOCK_UNKNOWN_PROPOSER', `block ${height}: proposer ${toHex(header.proposer)} is not a node`)
     }
+    // One read for the replay check of every tx, instead of one round trip per tx.
+    const committed = await this.#store.getMany(block.txs.map((tx) => layout.tx(tx.id)))
     const receipts: Receipt[] = []
     const indexed: number[] = []
     for (const [index, tx] of block.txs.entries()) {
-      const receipt = await this.#execute(tx, state, { network, height, time: header.time, proposer: header.proposer, index })
+      const context = { network, height, time: header.time, proposer: header.proposer, index }
+      const receipt = await this.#execute(tx, committed[index] !== undefined, state, context)
       receipts.push(receipt)
       if (!(receipt.ok === false && receipt.code === 'ERR_TX_REPLAY')) indexed.push(index)
     }
@@ -233,6 +240,7 @@ export class Ledger {
     )
     const head: ChainHead = Object.freeze({ height, hash: block.hash, time: header.time, stateDigest })
     await this.#store.batch(this.#blockOperations(block, receipts, indexed, writes, head), { sync })
+    for (const [key, value] of writes) this.#cacheState(key, value)
     this.#head = head
     if (height === 0) this.#network = block.hash
     return { block, receipts }
@@ -256,7 +264,7 @@ export class Ledger {
     }
   }
 
-  async #execute(tx: Tx, blockState: BlockState, context: Parameters<TxExecutor['execute']>[2]): Promise<Receipt> {
+  async #execute(tx: Tx, replay: boolean, blockState: BlockState, context: Parameters<TxExecutor['execute']>[2]): Promise<Receipt> {
     try {
       checkTxExpiry(tx, context.time)
     } catch (err) {
@@ -264,9 +272,7 @@ export class Ledger {
       if (err instanceof TxRejectedError && err.code === 'ERR_TX_EXPIRED') return { ok: false, code: err.code, message: err.message }
       if (!(err instanceof TxRejectedError)) throw err
     }
-    if ((await this.#store.get(layout.tx(tx.id))) !== undefined) {
-      return { ok: false, code: 'ERR_TX_REPLAY', message: `tx ${toHex(tx.id)} is already committed` }
-    }
+    if (replay) return { ok: false, code: 'ERR_TX_REPLAY', message: `tx ${toHex(tx.id)} is already committed` }
     const txState = new TxState(blockState)
     try {
       await this.#executor.execute(tx, txState, context)
@@ -344,7 +350,19 @@ export class Ledger {
   }
 
   async getState(key: string): Promise<Uint8Array | undefined> {
-    return this.#store.get(layout.state(key))
+    const cached = this.#stateCache.get(key)
+    if (cached !== undefined) return cached ?? undefined
+    const value = await this.#store.get(layout.state(key))
+    this.#cacheState(key, value ?? null)
+    return value
+  }
+
+  #cacheState(key: string, value: Uint8Array | null): void {
+    if (this.#stateCache.size >= stateCacheEntriesMax && !this.#stateCache.has(key)) {
+      // Evict the oldest entry (Map iterates in insertion order).
+      this.#stateCache.delete(this.#stateCache.keys().next().value!)
+    }
+    this.#stateCache.set(key, value)
   }
 
   /** A raw stored record (see layout.ts), for verification. */

@@ -1,6 +1,8 @@
 /**
- * An in-memory KvStore: a Map for lookups and a sorted key array for ranges. Keys are held as latin1
- * strings, whose code-unit order is the bytes' order, so the JS string comparison sorts like LevelDB.
+ * An in-memory KvStore: a Map for lookups, and a sorted key array for ranges that is rebuilt only
+ * when a range is read after keys were added or removed (replaying a chain writes many keys and
+ * reads few ranges). Keys are held as latin1 strings, whose code-unit order is the bytes' order, so
+ * the JS string comparison sorts like LevelDB.
  */
 import type { KvOperation, KvRange, KvStore } from './kv.js'
 
@@ -14,7 +16,8 @@ function keyBytes(key: string): Uint8Array {
 
 export class MemoryKvStore implements KvStore {
   readonly #values = new Map<string, Uint8Array>()
-  readonly #sorted: string[] = []
+  #sorted: string[] = []
+  #sortedValid = true
   #open = false
 
   async open(): Promise<void> {
@@ -34,15 +37,20 @@ export class MemoryKvStore implements KvStore {
     return this.#values.get(keyString(key))
   }
 
+  async getMany(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    this.#checkOpen()
+    return keys.map((key) => this.#values.get(keyString(key)))
+  }
+
   async batch(operations: readonly KvOperation[]): Promise<void> {
     this.#checkOpen()
     for (const op of operations) {
       const k = keyString(op.key)
       if (op.type === 'put') {
-        if (!this.#values.has(k)) this.#sorted.splice(this.#lowerBound(k), 0, k)
+        if (!this.#values.has(k)) this.#sortedValid = false
         this.#values.set(k, Uint8Array.from(op.value))
       } else if (this.#values.delete(k)) {
-        this.#sorted.splice(this.#lowerBound(k), 1)
+        this.#sortedValid = false
       }
     }
   }
@@ -61,6 +69,10 @@ export class MemoryKvStore implements KvStore {
 
   async *entries(range: KvRange = {}): AsyncIterable<[Uint8Array, Uint8Array]> {
     this.#checkOpen()
+    if (!this.#sortedValid) {
+      this.#sorted = [...this.#values.keys()].sort()
+      this.#sortedValid = true
+    }
     let start = 0
     let end = this.#sorted.length
     if (range.gte !== undefined) start = Math.max(start, this.#lowerBound(keyString(range.gte)))

@@ -99,6 +99,9 @@ export class FailingKvStore implements KvStore {
   get(key: Uint8Array): Promise<Uint8Array | undefined> {
     return this.inner.get(key)
   }
+  getMany(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    return this.inner.getMany(keys)
+  }
   async batch(ops: Parameters<KvStore['batch']>[0], options?: { sync?: boolean }): Promise<void> {
     if (this.failNextBatch) {
       this.failNextBatch = false

@@ -21,6 +21,15 @@ export function kvSuite(t: Test, factory: (t: Test) => KvStore): void {
     await kv.close()
   })
 
+  t.test('getMany returns values in key order, undefined where missing', async (t) => {
+    const kv = factory(t)
+    await kv.open()
+    await kv.batch([{ type: 'put', key: b('x'), value: b('1') }, { type: 'put', key: b('z'), value: b('3') }])
+    t.same(await kv.getMany([b('z'), b('y'), b('x')]), [b('3'), undefined, b('1')])
+    t.same(await kv.getMany([]), [])
+    await kv.close()
+  })
+
   t.test('a batch applies puts and deletes in order', async (t) => {
     const kv = factory(t)
     await kv.open()
