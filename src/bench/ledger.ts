@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { loadKeyFile, Signer } from '../crypto/index.js'
+import { loadKeyFile, Signer, WorkerVerifier } from '../crypto/index.js'
 import { Ledger, LevelKvStore, decodeBlock, signTx } from '../ledger/index.js'
 import type { Tx } from '../ledger/index.js'
 import { CoreContracts } from '../contracts/index.js'
@@ -51,7 +51,8 @@ export async function benchLedger(options: { txs?: number } = {}): Promise<Ledge
     const headHeight = node.head.height
     await node.close()
 
-    const follower = await Ledger.open(new LevelKvStore(join(root, 'follower')), new CoreContracts())
+    const verifier = new WorkerVerifier()
+    const follower = await Ledger.open(new LevelKvStore(join(root, 'follower')), new CoreContracts(), { verifier })
     const source = await Ledger.open(new LevelKvStore(dataPath(dir, 'ledger')), new CoreContracts())
     const blocks = []
     for (let h = 0; h <= headHeight; h++) blocks.push((await source.getBlock(h))!.bytes)
@@ -60,6 +61,7 @@ export async function benchLedger(options: { txs?: number } = {}): Promise<Ledge
     for (const bytes of blocks) await follower.applyBlock(decodeBlock(bytes))
     const followerSeconds = (performance.now() - followerStarted) / 1000
     await follower.close()
+    await verifier.close()
 
     const report = await verifyDataDir(dir)
     if (!report.ok) throw new Error(`assertion: bench chain does not verify: ${report.code} ${report.reason}`)

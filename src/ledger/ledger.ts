@@ -10,7 +10,8 @@
  * current state (no per-key proofs yet), which keeps it O(writes) per block.
  */
 import { encode, decode, bytesEqual, merkleRoot, sha256, toHex, hashBytes } from '../crypto/index.js'
-import type { CborValue } from '../crypto/index.js'
+import { inlineVerifier } from '../crypto/index.js'
+import type { BatchVerifier, CborValue } from '../crypto/index.js'
 import { decodeBlock, verifyBlockSignature, zeroHash } from './block.js'
 import type { Block } from './block.js'
 import { stateCacheEntriesMax, stateKeyBytesMax, stateValueBytesMax } from './constants.js'
@@ -25,7 +26,7 @@ import {
 import type { StateReader, StateWriter, TxExecutor } from './executor.js'
 import type { KvOperation, KvRange, KvStore } from './kv.js'
 import { layout, readHeight, heightBytes } from './layout.js'
-import { checkTxExpiry, checkTxNetwork, decodeTx, verifyTxSignature } from './tx.js'
+import { badSignature, checkTxExpiry, checkTxNetwork, decodeTx, verifyTxSignatures } from './tx.js'
 import type { Tx } from './tx.js'
 
 /** The outcome of one tx: ok, or a stable error code (and a human message, not part of any digest). */
@@ -110,15 +111,21 @@ export class Ledger {
   // orgs) block after block; this saves a LevelDB round trip each time.
   readonly #stateCache = new Map<string, Uint8Array | null>()
 
-  private constructor(store: KvStore, executor: TxExecutor) {
+  readonly #verifier: BatchVerifier
+
+  private constructor(store: KvStore, executor: TxExecutor, verifier: BatchVerifier) {
     this.#store = store
     this.#executor = executor
+    this.#verifier = verifier
   }
 
-  /** Opens `store` (already created) and reads the head. */
-  static async open(store: KvStore, executor: TxExecutor): Promise<Ledger> {
+  /**
+   * Opens `store` and reads the head. `verifier` checks tx signatures (default: on this thread; a
+   * WorkerVerifier spreads them over cores).
+   */
+  static async open(store: KvStore, executor: TxExecutor, options: { verifier?: BatchVerifier } = {}): Promise<Ledger> {
     await store.open()
-    const ledger = new Ledger(store, executor)
+    const ledger = new Ledger(store, executor, options.verifier ?? inlineVerifier)
     await ledger.#loadHead()
     return ledger
   }
@@ -160,7 +167,7 @@ export class Ledger {
     const network = this.#requireNetwork()
     checkTxNetwork(tx, network, this.#nextHeight())
     checkTxExpiry(tx, now)
-    verifyTxSignature(tx)
+    if ((await verifyTxSignatures([tx], this.#verifier)).length > 0) throw badSignature()
     if ((await this.#store.get(layout.tx(tx.id))) !== undefined) {
       throw new TxRejectedError('ERR_TX_REPLAY', `tx ${toHex(tx.id)} is already committed`)
     }
@@ -204,12 +211,13 @@ export class Ledger {
       seen.add(id)
       try {
         checkTxNetwork(tx, network, height)
-        verifyTxSignature(tx)
       } catch (err) {
         if (err instanceof TxRejectedError) throw new BlockRejectedError('ERR_BLOCK_BAD_TX', `block ${height}: tx ${i}: ${err.code}: ${err.message}`)
         throw err
       }
     }
+    const [bad] = await verifyTxSignatures(block.txs, this.#verifier)
+    if (bad !== undefined) throw new BlockRejectedError('ERR_BLOCK_BAD_TX', `block ${height}: tx ${bad}: ERR_TX_BAD_SIGNATURE: signature does not verify`)
 
     const state = new BlockState(this)
     if (height > 0 && !(await this.#executor.isProposer(header.proposer, state))) {

@@ -9,7 +9,8 @@
  * otherwise equal txs distinct; replay protection is by id (an id commits at most once) plus expiry.
  */
 import { encode, decodeCanonical, CodecError, sha256, verify, bytesEqual, publicKeyBytes, signatureBytes, hashBytes } from '../crypto/index.js'
-import type { CborValue, Signer } from '../crypto/index.js'
+import type { BatchVerifier, CborValue, Signer } from '../crypto/index.js'
+import { isTxVerified, markTxVerified } from './verified-txs.js'
 import { txBytesMax, txTypeBytesMax, txTtlMaxMs } from './constants.js'
 import { TxRejectedError } from './errors.js'
 
@@ -37,9 +38,6 @@ export const genesisNetwork: Uint8Array = new Uint8Array(hashBytes)
 const txTypePattern = /^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$/
 const bodyKeys = ['expiresAt', 'network', 'nonce', 'payload', 'signer', 'type']
 
-// Txs whose signature this process has verified (the Tx object is created once and never mutated),
-// so that a proposer does not verify its own admitted txs twice.
-const verified = new WeakSet<Tx>()
 
 export function txId(body: TxBody): Uint8Array {
   return sha256(encodeBody(body))
@@ -58,7 +56,7 @@ export function signTx(body: TxBody, signer: Signer): Tx {
   const { network, type, signer: signerKey, nonce, expiresAt, payload } = body
   const bytes = encode({ network, type, signer: signerKey, nonce, expiresAt, payload, sig })
   const tx = decodeTx(bytes)
-  verified.add(tx)
+  markTxVerified(tx)
   return tx
 }
 
@@ -125,9 +123,30 @@ function bodyBytesOf(bytes: Uint8Array): Uint8Array {
 
 /** Checks the signature once per Tx object. Throws ERR_TX_BAD_SIGNATURE. */
 export function verifyTxSignature(tx: Tx): void {
-  if (verified.has(tx)) return
-  if (!verify(tx.sig, tx.id, tx.signer)) throw new TxRejectedError('ERR_TX_BAD_SIGNATURE', 'signature does not verify against the signer key')
-  verified.add(tx)
+  if (isTxVerified(tx)) return
+  if (!verify(tx.sig, tx.id, tx.signer)) throw badSignature()
+  markTxVerified(tx)
+}
+
+export function badSignature(): TxRejectedError {
+  return new TxRejectedError('ERR_TX_BAD_SIGNATURE', 'signature does not verify against the signer key')
+}
+
+/**
+ * Checks the signatures of `txs` (those not verified yet) with `verifier`, in parallel where it can.
+ * Returns the indexes of the txs whose signature is bad.
+ */
+export async function verifyTxSignatures(txs: readonly Tx[], verifier: BatchVerifier): Promise<number[]> {
+  const pending = txs.map((tx, i) => [tx, i] as const).filter(([tx]) => !isTxVerified(tx))
+  if (pending.length === 0) return []
+  const checks = pending.map(([tx]) => ({ signature: tx.sig, message: tx.id, publicKey: tx.signer }))
+  const results = checks.length === 1 ? [await verifier.verify(checks[0]!)] : await verifier.verifyMany(checks)
+  const bad: number[] = []
+  for (const [k, [tx, i]] of pending.entries()) {
+    if (results[k] === true) markTxVerified(tx)
+    else bad.push(i)
+  }
+  return bad
 }
 
 /** The network a tx must name at `height`. */

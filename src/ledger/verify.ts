@@ -6,6 +6,7 @@
  * replay computed. The first discrepancy is reported with its height and a stable code.
  */
 import { bytesEqual, compareBytes, decode, toHex } from '../crypto/index.js'
+import type { BatchVerifier } from '../crypto/index.js'
 import { decodeBlock } from './block.js'
 import { BlockRejectedError } from './errors.js'
 import type { BlockRejectionCode, ChainVerifyCode } from './errors.js'
@@ -26,6 +27,8 @@ export type ChainReport =
     }
 
 export interface VerifyOptions {
+  /** Checks tx signatures; default on this thread. */
+  verifier?: BatchVerifier
   /** Called after each verified block. */
   onProgress?: (height: number, headHeight: number) => void
   signal?: AbortSignal
@@ -45,7 +48,7 @@ class Discrepancy extends Error {
 export async function verifyChain(store: KvStore, executor: TxExecutor, options: VerifyOptions = {}): Promise<ChainReport> {
   const started = performance.now()
   const ms = (): number => Math.round(performance.now() - started)
-  const replica = await Ledger.open(new MemoryKvStore(), executor)
+  const replica = await Ledger.open(new MemoryKvStore(), executor, options.verifier === undefined ? {} : { verifier: options.verifier })
   let height = 0
   try {
     const headRaw = await store.get(layout.head)

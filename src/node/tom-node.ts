@@ -4,7 +4,8 @@
  * puts consensus and libp2p behind the same submit path.
  */
 import { EventEmitter } from 'node:events'
-import { bytesEqual, loadKeyFile, Signer, toHex, peerIdOf } from '../crypto/index.js'
+import { bytesEqual, loadKeyFile, Signer, toHex, peerIdOf, WorkerVerifier } from '../crypto/index.js'
+import type { BatchVerifier } from '../crypto/index.js'
 import { decodeTx, Ledger } from '../ledger/index.js'
 import type { AppliedBlock, Block, ChainHead, Tx, TxRecord } from '../ledger/index.js'
 import { CoreContracts } from '../contracts/index.js'
@@ -38,15 +39,17 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
   readonly config: NodeConfig
   readonly publicKey: Uint8Array
   readonly #ledger: Ledger
+  readonly #verifier: BatchVerifier
   readonly #proposer: SingleProposer
   readonly #logger: Logger
   #state: 'stopped' | 'running' | 'closed' = 'stopped'
 
-  private constructor(config: NodeConfig, signer: Signer, ledger: Ledger, logger: Logger, clock: (() => number) | undefined) {
+  private constructor(config: NodeConfig, signer: Signer, ledger: Ledger, verifier: BatchVerifier, logger: Logger, clock: (() => number) | undefined) {
     super()
     this.config = config
     this.publicKey = signer.publicKey
     this.#ledger = ledger
+    this.#verifier = verifier
     this.#logger = logger
     this.#proposer = new SingleProposer({
       ledger,
@@ -67,7 +70,9 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
     const logger = options.logger ?? createLogger(config.logLevel)
     const genesis = await readGenesis(dir)
     const keys = await loadKeyFile(dataPath(dir, 'nodeKey'))
-    const ledger = await Ledger.open(await openLedgerStore(dir), new CoreContracts())
+    const store = await openLedgerStore(dir)
+    const verifier = new WorkerVerifier()
+    const ledger = await Ledger.open(store, new CoreContracts(), { verifier })
     try {
       if (ledger.head === undefined) await ledger.applyBlock(genesis)
       if (!bytesEqual(ledger.network!, genesis.hash)) {
@@ -75,9 +80,10 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
       }
     } catch (err) {
       await ledger.close()
+      await verifier.close()
       throw err
     }
-    const node = new TomNode(config, new Signer(keys), ledger, logger.child({ module: 'node' }), options.clock)
+    const node = new TomNode(config, new Signer(keys), ledger, verifier, logger.child({ module: 'node' }), options.clock)
     logger.child({ module: 'node' }).info(
       { network: toHex(genesis.hash), peerId: peerIdOf(keys.publicKey), height: ledger.head!.height },
       'ledger opened'
@@ -145,6 +151,7 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
     this.#state = 'closed'
     await this.#proposer.stop()
     await this.#ledger.close()
+    await this.#verifier.close()
     this.#logger.info('node closed')
   }
 }

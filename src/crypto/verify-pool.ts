@@ -1,0 +1,163 @@
+/**
+ * Ed25519 verification spread over worker threads. Verifying is most of the CPU a node spends on a
+ * tx (about 130 µs natively), so a block's signatures are checked in parallel: a share on each worker
+ * and a share on the calling thread. Single checks submitted in the same turn of the event loop are
+ * gathered into one batch. The workers run the same native `verify` (weak keys refused), so the result
+ * is the same as checking inline.
+ */
+import { Worker } from 'node:worker_threads'
+import { availableParallelism } from 'node:os'
+import { verify } from './ed25519.js'
+
+export interface SignatureCheck {
+  readonly signature: Uint8Array
+  readonly message: Uint8Array
+  readonly publicKey: Uint8Array
+}
+
+export interface BatchVerifier {
+  /** One result per check, in order. */
+  verifyMany(checks: readonly SignatureCheck[]): Promise<boolean[]>
+  /** One check; an implementation may gather concurrent single checks into a batch. */
+  verify(check: SignatureCheck): Promise<boolean>
+  close(): Promise<void>
+}
+
+/** Verifies on the calling thread. */
+export const inlineVerifier: BatchVerifier = {
+  async verifyMany(checks) {
+    return checks.map((c) => verify(c.signature, c.message, c.publicKey))
+  },
+  async verify(c) {
+    return verify(c.signature, c.message, c.publicKey)
+  },
+  async close() {}
+}
+
+/** Below this many checks, a worker round trip costs more than it saves. */
+const workerBatchMin = 32
+/** Most single checks gathered before a batch is sent without waiting for the turn to end. */
+const gatherChecksMax = 512
+
+/** Packs checks as [sig 64][key 32][message length u32][message]... for a transfer to a worker. */
+export function packChecks(checks: readonly SignatureCheck[]): Uint8Array {
+  let size = 0
+  for (const c of checks) size += 100 + c.message.length
+  const out = new Uint8Array(size)
+  const view = new DataView(out.buffer)
+  let o = 0
+  for (const c of checks) {
+    if (c.signature.length !== 64 || c.publicKey.length !== 32) {
+      // Wrong lengths never verify; pack zeros so that the worker answers false.
+      o += 96
+    } else {
+      out.set(c.signature, o)
+      out.set(c.publicKey, o + 64)
+      o += 96
+    }
+    view.setUint32(o, c.message.length)
+    out.set(c.message, o + 4)
+    o += 4 + c.message.length
+  }
+  return out
+}
+
+export function verifyPacked(packed: Uint8Array): Uint8Array {
+  const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength)
+  const results: number[] = []
+  let o = 0
+  while (o < packed.length) {
+    const sig = packed.subarray(o, o + 64)
+    const key = packed.subarray(o + 64, o + 96)
+    const length = view.getUint32(o + 96)
+    const message = packed.subarray(o + 100, o + 100 + length)
+    results.push(verify(sig, message, key) ? 1 : 0)
+    o += 100 + length
+  }
+  return Uint8Array.from(results)
+}
+
+interface WorkerSlot {
+  readonly worker: Worker
+  readonly waiting: Map<number, (results: Uint8Array) => void>
+}
+
+export class WorkerVerifier implements BatchVerifier {
+  readonly #slots: WorkerSlot[] = []
+  #nextId = 0
+  #gathered: { check: SignatureCheck; resolve: (ok: boolean) => void; reject: (err: Error) => void }[] = []
+  #flushScheduled = false
+
+  /** `workers` defaults to one less than the cores (at least one). */
+  constructor(options: { workers?: number } = {}) {
+    const count = options.workers ?? Math.max(1, availableParallelism() - 1)
+    // Under tap's TypeScript loader this module is the .ts source; workers inherit the loader.
+    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
+    for (let i = 0; i < count; i++) {
+      const worker = new Worker(new URL(`./verify-worker${ext}`, import.meta.url))
+      const slot: WorkerSlot = { worker, waiting: new Map() }
+      worker.on('message', ({ id, results }: { id: number; results: Uint8Array }) => {
+        slot.waiting.get(id)?.(results)
+        slot.waiting.delete(id)
+        if (slot.waiting.size === 0) worker.unref()
+      })
+      worker.on('error', (err) => {
+        // A worker that died takes its answers with it: fail loudly, never report "verified".
+        throw new Error(`signature worker failed: ${err.message}`)
+      })
+      // Ref'd only while answers are awaited, so that an idle pool never keeps a process alive. (After
+      // the listeners: adding a 'message' listener refs the worker again.)
+      worker.unref()
+      this.#slots.push(slot)
+    }
+  }
+
+  async verifyMany(checks: readonly SignatureCheck[]): Promise<boolean[]> {
+    if (checks.length < workerBatchMin || this.#slots.length === 0) return inlineVerifier.verifyMany(checks)
+    const shares = this.#slots.length + 1
+    const size = Math.ceil(checks.length / shares)
+    const pending = this.#slots.map((slot, i) => this.#send(slot, checks.slice(i * size, (i + 1) * size)))
+    const mine = checks.slice(this.#slots.length * size).map((c) => verify(c.signature, c.message, c.publicKey))
+    const theirs = await Promise.all(pending)
+    return [...theirs.flatMap((r) => Array.from(r, (v) => v === 1)), ...mine]
+  }
+
+  #send(slot: WorkerSlot, checks: readonly SignatureCheck[]): Promise<Uint8Array> {
+    if (checks.length === 0) return Promise.resolve(new Uint8Array(0))
+    const id = this.#nextId++
+    const packed = packChecks(checks)
+    return new Promise((resolve) => {
+      if (slot.waiting.size === 0) slot.worker.ref()
+      slot.waiting.set(id, resolve)
+      slot.worker.postMessage({ id, packed }, [packed.buffer as ArrayBuffer])
+    })
+  }
+
+  /** One check, gathered with the others of this event-loop turn into one batch. */
+  verify(check: SignatureCheck): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.#gathered.push({ check, resolve, reject })
+      if (this.#gathered.length >= gatherChecksMax) this.#flush()
+      else if (!this.#flushScheduled) {
+        this.#flushScheduled = true
+        setImmediate(() => this.#flush())
+      }
+    })
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false
+    const batch = this.#gathered
+    this.#gathered = []
+    if (batch.length === 0) return
+    this.verifyMany(batch.map((b) => b.check)).then(
+      (results) => batch.forEach((b, i) => b.resolve(results[i]!)),
+      (err: Error) => batch.forEach((b) => b.reject(err))
+    )
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#slots.map((s) => s.worker.terminate()))
+    this.#slots.length = 0
+  }
+}
