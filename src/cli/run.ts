@@ -8,15 +8,6 @@ import type { Command } from 'commander'
 
 export const exitCodes = { ok: 0, negative: 1, error: 2 } as const
 
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number = exitCodes.error
-  ) {
-    super(message)
-  }
-}
-
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n')
 }
@@ -38,11 +29,11 @@ export async function runCli(program: Command, argv: string[] = process.argv): P
       process.exitCode = err.exitCode === 0 ? 0 : exitCodes.error
       return
     }
-    const e = err as Error & { code?: string; exitCode?: number }
+    const e = err as Error & { code?: string }
     const code = typeof e.code === 'string' && e.code.startsWith('ERR_') ? `${e.code}: ` : ''
     process.stderr.write(`${name}: ${code}${e.message}\n`)
     if (process.env.TOM_DEBUG === '1') process.stderr.write(`${e.stack}\n`)
-    process.exitCode = e instanceof CliError ? e.exitCode : exitCodes.error
+    process.exitCode = exitCodes.error
   }
 }
 

@@ -123,8 +123,6 @@ const processors: ReadonlyMap<string, Processor> = new Map([
   ['data.add', dataAdd]
 ])
 
-export const coreTxTypes: readonly string[] = [...processors.keys()]
-
 /** The TxExecutor of the built-in contracts. */
 export class CoreContracts implements TxExecutor {
   async execute(tx: Tx, state: StateWriter, context: TxContext): Promise<void> {

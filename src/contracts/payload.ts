@@ -34,10 +34,6 @@ export function nameField(p: Payload, field: string, max = 128): string {
   return v
 }
 
-export function optionalNameField(p: Payload, field: string, max = 128): string | undefined {
-  return p[field] === undefined ? undefined : nameField(p, field, max)
-}
-
 export function bytesField(p: Payload, field: string, length: number): Uint8Array {
   const v = p[field]
   if (!(v instanceof Uint8Array) || v.length !== length) throw invalid(`${field} must be ${length} bytes`)

@@ -14,7 +14,5 @@ export const blockBytesMax = 16 * 1024 * 1024
 export const stateKeyBytesMax = 512
 /** Largest state value. */
 export const stateValueBytesMax = 64 * 1024
-/** Blocks fetched per read when replaying or verifying a chain. */
-export const verifyReadAheadBlocks = 32
 /** World-state entries the ledger keeps in memory for contract reads. */
 export const stateCacheEntriesMax = 50_000

@@ -14,7 +14,6 @@
 import { concatBytes } from '../crypto/index.js'
 
 const enc = new TextEncoder()
-const dec = new TextDecoder()
 
 export const prefix = {
   block: 0x42, // B
@@ -46,14 +45,4 @@ export const layout = {
     concatBytes(Uint8Array.of(prefix.version), enc.encode(key), Uint8Array.of(0), heightBytes(height)),
   head: concatBytes(Uint8Array.of(prefix.meta), enc.encode('head')),
   network: concatBytes(Uint8Array.of(prefix.meta), enc.encode('network'))
-}
-
-/** The state key of an `S` record. */
-export function stateKeyOf(storeKey: Uint8Array): string {
-  return dec.decode(storeKey.subarray(1))
-}
-
-/** The range of one prefix byte. */
-export function prefixRange(p: number): { gte: Uint8Array; lt: Uint8Array } {
-  return { gte: Uint8Array.of(p), lt: Uint8Array.of(p + 1) }
 }
