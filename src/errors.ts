@@ -1,9 +1,11 @@
 /** Every error code of TOM, by module: the source of docs/errors.md. */
 import { cryptoErrorCodes } from './crypto/index.js'
 import { consensusErrorCodes } from './consensus/index.js'
+import { p2pErrorCodes } from './p2p/index.js'
+import { raftCodecErrorCodes } from './p2p/raft-codec.js'
 import { txRejectionCodes, blockRejectionCodes, chainVerifyCodes, ledgerErrorCodes } from './ledger/index.js'
 import { contractFailureCodes } from './contracts/index.js'
-import { nodeErrorCodes } from './node/index.js'
+import { nodeErrorCodes, raftStorageErrorCodes } from './node/index.js'
 
 export interface ErrorRegistry {
   readonly module: string
@@ -13,10 +15,13 @@ export interface ErrorRegistry {
 export const errorRegistries: readonly ErrorRegistry[] = [
   { module: 'crypto', codes: cryptoErrorCodes },
   { module: 'consensus', codes: consensusErrorCodes },
+  { module: 'p2p', codes: p2pErrorCodes },
+  { module: 'p2p: Raft messages', codes: raftCodecErrorCodes },
   { module: 'ledger: tx admission and receipts', codes: txRejectionCodes },
   { module: 'ledger: block validation', codes: blockRejectionCodes },
   { module: 'ledger: chain verification', codes: chainVerifyCodes },
   { module: 'ledger: other', codes: ledgerErrorCodes },
   { module: 'contracts (receipt codes)', codes: contractFailureCodes },
-  { module: 'node', codes: nodeErrorCodes }
+  { module: 'node', codes: nodeErrorCodes },
+  { module: 'node: Raft storage', codes: raftStorageErrorCodes }
 ]

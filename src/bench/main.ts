@@ -1,12 +1,14 @@
 /**
  * `npm run bench -- [suite ...] [--json]`: runs the named benchmark suites (all when none is named)
- * and prints their figures, as JSON with --json. Suites: ledger.
+ * and prints their figures, as JSON with --json. Suites: ledger, consensus.
  */
 import '../polyfills.js'
 import { benchLedger } from './ledger.js'
+import { benchConsensus } from './consensus.js'
 
 const suites: Record<string, () => Promise<object>> = {
-  ledger: () => benchLedger()
+  ledger: () => benchLedger(),
+  consensus: () => benchConsensus()
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -3,12 +3,10 @@
  * src/node.
  */
 import { Command, Option } from 'commander'
-import { join } from 'node:path'
-import { stat } from 'node:fs/promises'
-import { initNetwork, TomNode, verifyDataDir, dataPath } from '../node/index.js'
+import { initNetwork, TomNode, verifyDataDir } from '../node/index.js'
 import type { InitResult } from '../node/index.js'
-import { toHex } from '../crypto/index.js'
 import { exitCodes, printJson, progressLine } from './run.js'
+import { runUp } from './up.js'
 
 function printInit(result: InitResult, json: boolean): void {
   if (json) return printJson(result)
@@ -46,13 +44,6 @@ async function runUntilSignalled(node: TomNode): Promise<void> {
   }).finally(() => clearInterval(keepAlive))
 }
 
-function logBlocks(node: TomNode): void {
-  node.on('block', ({ block, receipts }) => {
-    const failed = receipts.filter((r) => !r.ok).length
-    process.stdout.write(`block ${block.header.height} ${toHex(block.hash).slice(0, 16)} txs=${block.txs.length} failed=${failed}\n`)
-  })
-}
-
 export function tomNodeProgram(): Command {
   const program = new Command('tom-node').description('TOM edge node: a permissioned provenance ledger and orchestrator').version('0.1.0')
 
@@ -81,22 +72,12 @@ export function tomNodeProgram(): Command {
 
   program
     .command('up')
-    .description('run a local network with embedded defaults (creates it on first run)')
+    .description('run a local network of node processes on loopback with embedded defaults (created on first run)')
     .option('--dir <dir>', 'where the network lives', '.tom')
-    .action(async (opts: { dir: string }) => {
-      const dir = join(opts.dir, 'node1')
-      const exists = await stat(dataPath(dir, 'genesis')).then(
-        () => true,
-        () => false
-      )
-      if (!exists) printInit(await initNetwork({ dir, nodeName: 'node1' }), false)
-      const node = await TomNode.open({ dir, config: { logLevel: 'warn' } })
-      process.stdout.write(
-        `node1 running from ${dir}: network ${toHex(node.network)}, height ${node.head.height}\n` +
-          `admin key: ${dataPath(dir, 'adminKey')}\nCtrl-C stops it.\n`
-      )
-      logBlocks(node)
-      await runUntilSignalled(node)
+    .option('--nodes <n>', 'how many nodes (first run only)', (v) => Number.parseInt(v, 10), 3)
+    .option('--base-port <port>', 'node K listens on 127.0.0.1, this port + K - 1 (first run only)', (v) => Number.parseInt(v, 10), 7401)
+    .action(async (opts: { dir: string; nodes: number; basePort: number }) => {
+      await runUp({ dir: opts.dir, nodes: opts.nodes, basePort: opts.basePort })
     })
 
   program

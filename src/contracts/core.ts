@@ -8,10 +8,12 @@
  *   network              { name }
  *   org/<name>           { name, admins: [publicKey] }
  *   identity/<keyHex>    { kind: 'admin' | 'node', org, name? }
- *   node/<keyHex>        { org, name, height }
+ *   node/<keyHex>        { org, name, height, raftId, addrs }
+ *   nodes                [keyHex]: every node, in the order they were added
+ *   raft/nextId          the Raft id the next node gets (founding nodes get 1, 2, ...)
  *   data/<id>            { hash, size?, owner: publicKey, height, derivedFrom: [id] }
  */
-import { encode, decode, toHex, publicKeyBytes, hashBytes } from '../crypto/index.js'
+import { encode, decode, fromHex, toHex, publicKeyBytes, hashBytes } from '../crypto/index.js'
 import { TxFailedError } from '../ledger/index.js'
 import type { StateReader, StateWriter, Tx, TxContext, TxExecutor } from '../ledger/index.js'
 import { asPayload, bytesField, listField, nameField, onlyFields, optionalCountField } from './payload.js'
@@ -39,8 +41,26 @@ export const stateKeys = {
   org: (name: string): string => `org/${name}`,
   identity: (key: Uint8Array): string => `identity/${toHex(key)}`,
   node: (key: Uint8Array): string => `node/${toHex(key)}`,
-  data: (id: string): string => `data/${id}`
+  data: (id: string): string => `data/${id}`,
+  nodes: 'nodes',
+  nextRaftId: 'raft/nextId'
 }
+
+/** A node of the network as the ledger records it. */
+export interface NodeRecord {
+  readonly org: string
+  readonly name: string
+  /** Height of the block that added it. */
+  readonly height: number
+  /** Its id in the Raft group. */
+  readonly raftId: number
+  /** Multiaddrs where its peers reach it (without /p2p/). */
+  readonly addrs: string[]
+}
+
+/** Most addresses a node record lists; longest address. */
+export const nodeAddrsMax = 8
+export const nodeAddrBytesMax = 256
 
 async function readCbor<T>(state: StateReader, key: string): Promise<T | undefined> {
   const raw = await state.get(key)
@@ -87,17 +107,53 @@ const orgCreate: Processor = async (tx, p, state, context) => {
 }
 
 const nodeAdd: Processor = async (tx, p, state, context) => {
-  onlyFields(p, ['org', 'publicKey', 'name'])
+  onlyFields(p, ['org', 'publicKey', 'name', 'addrs'])
   const orgName = nameField(p, 'org', 64)
   const key = bytesField(p, 'publicKey', publicKeyBytes)
   const name = nameField(p, 'name', 64)
+  const addrs = listField(p, 'addrs', nodeAddrsMax, (v, i) => {
+    if (typeof v !== 'string' || !v.startsWith('/') || v.length > nodeAddrBytesMax || v.includes('/p2p/')) {
+      throw new TxFailedError('ERR_TX_INVALID_PAYLOAD', `addrs[${i}] must be a multiaddr without /p2p/, at most ${nodeAddrBytesMax} characters`)
+    }
+    return v
+  }, true)
   const org = await readCbor<Org>(state, stateKeys.org(orgName))
   if (org === undefined) throw new TxFailedError('ERR_ORG_UNKNOWN', `no organisation ${orgName}`)
   const signer = await requireIdentity(state, tx.signer)
   if (signer.kind !== 'admin' || signer.org !== orgName) throw new TxFailedError('ERR_TX_UNAUTHORIZED', `only an admin of ${orgName} adds its nodes`)
   if ((await state.get(stateKeys.identity(key))) !== undefined) throw new TxFailedError('ERR_IDENTITY_EXISTS', `${toHex(key)} is already an identity`)
+  const raftId = (await readCbor<number>(state, stateKeys.nextRaftId)) ?? 1
+  const nodes = (await readCbor<string[]>(state, stateKeys.nodes)) ?? []
+  state.put(stateKeys.nextRaftId, encode(raftId + 1))
+  state.put(stateKeys.nodes, encode([...nodes, toHex(key)]))
   state.put(stateKeys.identity(key), encode({ kind: 'node', org: orgName, name }))
-  state.put(stateKeys.node(key), encode({ org: orgName, name, height: context.height }))
+  state.put(stateKeys.node(key), encode({ org: orgName, name, height: context.height, raftId, addrs }))
+}
+
+const nodeRemove: Processor = async (tx, p, state) => {
+  onlyFields(p, ['publicKey'])
+  const key = bytesField(p, 'publicKey', publicKeyBytes)
+  const node = await readCbor<NodeRecord>(state, stateKeys.node(key))
+  if (node === undefined) throw new TxFailedError('ERR_NODE_UNKNOWN', `${toHex(key)} is not a node`)
+  const signer = await requireIdentity(state, tx.signer)
+  if (signer.kind !== 'admin' || signer.org !== node.org) throw new TxFailedError('ERR_TX_UNAUTHORIZED', `only an admin of ${node.org} removes its nodes`)
+  const nodes = ((await readCbor<string[]>(state, stateKeys.nodes)) ?? []).filter((k) => k !== toHex(key))
+  if (nodes.length === 0) throw new TxFailedError('ERR_NODE_LAST', 'the last node of the network cannot leave')
+  state.put(stateKeys.nodes, encode(nodes))
+  state.delete(stateKeys.node(key))
+  state.delete(stateKeys.identity(key))
+}
+
+/** Every node the state lists, with its public key. */
+export async function listNodes(state: StateReader): Promise<(NodeRecord & { publicKey: Uint8Array })[]> {
+  const keys = (await readCbor<string[]>(state, stateKeys.nodes)) ?? []
+  const out: (NodeRecord & { publicKey: Uint8Array })[] = []
+  for (const hex of keys) {
+    const publicKey = fromHex(hex)
+    const record = await readCbor<NodeRecord>(state, stateKeys.node(publicKey))
+    if (record !== undefined) out.push({ ...record, publicKey })
+  }
+  return out
 }
 
 const dataAdd: Processor = async (tx, p, state, context) => {
@@ -120,6 +176,7 @@ const processors: ReadonlyMap<string, Processor> = new Map([
   ['network.create', networkCreate],
   ['org.create', orgCreate],
   ['node.add', nodeAdd],
+  ['node.remove', nodeRemove],
   ['data.add', dataAdd]
 ])
 

@@ -9,6 +9,8 @@ export const contractFailureCodes = {
   ERR_ORG_EXISTS: 'an organisation of that name exists',
   ERR_ORG_UNKNOWN: 'no organisation of that name',
   ERR_IDENTITY_EXISTS: 'the key is already an identity of the network',
+  ERR_NODE_UNKNOWN: 'no node with that public key',
+  ERR_NODE_LAST: 'the last node of the network cannot leave',
   ERR_DATA_EXISTS: 'a data item with that id was already added',
   ERR_DATA_UNKNOWN: 'a data item named in derivedFrom does not exist'
 } as const

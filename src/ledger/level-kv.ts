@@ -19,7 +19,10 @@ export class LevelKvStore implements KvStore {
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    const value = await this.#db.get(key)
+    // A synchronous read: contracts read keys one after another, and a hop through libuv's thread
+    // pool per read costs more than the read (LevelDB serves it from its memtable, block cache or the
+    // OS page cache). The rare read that goes to disk blocks the event loop for that read.
+    const value = this.#db.getSync(key)
     return value === undefined ? undefined : asUint8Array(value)
   }
 

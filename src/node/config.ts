@@ -3,7 +3,7 @@
  * passes. Validated once at start-up and frozen; every option is documented here with its default.
  */
 import { readFile } from 'node:fs/promises'
-import { defaultBlockDelayMs, defaultBlockTxMax, mempoolTxMax } from './constants.js'
+import { defaultBlockTxMax, mempoolTxMax } from './constants.js'
 import { blockTxMax as blockTxLimit } from '../ledger/index.js'
 import { NodeError } from './errors.js'
 
@@ -12,20 +12,32 @@ export interface NodeConfig {
   readonly name: string
   /** Most txs per block. Default 500; at most the ledger's blockTxMax (2000). */
   readonly blockTxMax: number
-  /** See constants.ts defaultBlockDelayMs. Default 50. */
-  readonly blockDelayMs: number
   /** Most txs waiting for a block. Default 50,000. */
   readonly mempoolTxMax: number
   /** `fatal`, `error`, `warn`, `info`, `debug` or `silent`. Default `info`. */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent'
+  /** Multiaddrs the p2p host listens on. Default `/ip4/127.0.0.1/tcp/0` (loopback, any port). */
+  readonly listen: readonly string[]
+  /** Milliseconds per Raft tick. Default 50. */
+  readonly tickMs: number
+  /** Ticks without a leader before a follower campaigns (randomised up to twice this). Default 10. */
+  readonly electionTimeoutTicks: number
+  /** The Raft log is snapshotted (at the ledger head) every this many applied entries. Default 1024. */
+  readonly snapshotEveryEntries: number
+  /** Entries kept behind a snapshot, so a follower slightly behind still gets entries. Default 256. */
+  readonly logEntriesKept: number
 }
 
 export const defaultConfig: NodeConfig = Object.freeze({
   name: 'node',
   blockTxMax: defaultBlockTxMax,
-  blockDelayMs: defaultBlockDelayMs,
   mempoolTxMax,
-  logLevel: 'info'
+  logLevel: 'info',
+  listen: Object.freeze(['/ip4/127.0.0.1/tcp/0']),
+  tickMs: 50,
+  electionTimeoutTicks: 10,
+  snapshotEveryEntries: 1024,
+  logEntriesKept: 256
 })
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'silent']
@@ -39,6 +51,13 @@ function integer(value: unknown, name: string, min: number, max: number): number
   return value as number
 }
 
+function addresses(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > 8 || !value.every((a) => typeof a === 'string' && a.startsWith('/'))) {
+    throw invalid('listen must be a list of 1 to 8 multiaddrs, e.g. ["/ip4/127.0.0.1/tcp/7401"]')
+  }
+  return [...value]
+}
+
 /** Checks `input` (parsed JSON or options) over the defaults. Unknown keys are refused. */
 export function validateConfig(input: Record<string, unknown>, base: NodeConfig = defaultConfig): NodeConfig {
   for (const key of Object.keys(input)) if (!(key in defaultConfig)) throw invalid(`unknown option ${key}`)
@@ -48,9 +67,13 @@ export function validateConfig(input: Record<string, unknown>, base: NodeConfig 
   return Object.freeze({
     name: merged.name,
     blockTxMax: integer(merged.blockTxMax, 'blockTxMax', 1, blockTxLimit),
-    blockDelayMs: integer(merged.blockDelayMs, 'blockDelayMs', 0, 60_000),
     mempoolTxMax: integer(merged.mempoolTxMax, 'mempoolTxMax', 1, 1_000_000),
-    logLevel: merged.logLevel as NodeConfig['logLevel']
+    logLevel: merged.logLevel as NodeConfig['logLevel'],
+    listen: Object.freeze(addresses(merged.listen)),
+    tickMs: integer(merged.tickMs, 'tickMs', 1, 10_000),
+    electionTimeoutTicks: integer(merged.electionTimeoutTicks, 'electionTimeoutTicks', 2, 1000),
+    snapshotEveryEntries: integer(merged.snapshotEveryEntries, 'snapshotEveryEntries', 2, 1_000_000),
+    logEntriesKept: integer(merged.logEntriesKept, 'logEntriesKept', 0, 1_000_000)
   })
 }
 

@@ -4,10 +4,10 @@
 export const mempoolTxMax = 50_000
 /** Most txs the proposer puts in one block. */
 export const defaultBlockTxMax = 500
-/**
- * Longest a pending tx waits for a block while the previous block is still in flight. A single node
- * applies blocks one after another, so it cuts the next block as soon as the previous one is durable.
+/*
+ * There is no block delay: the leader cuts the next block as soon as the previous one is applied,
+ * with whatever is pending (up to blockTxMax). Blocks are therefore small under light load and full
+ * under heavy load, and a tx never waits on a timer.
  */
-export const defaultBlockDelayMs = 50
 /** How long a tx built by this node's tools stays valid. */
 export const defaultTxTtlMs = 10 * 60 * 1000

@@ -29,28 +29,39 @@ export function dataPath(dir: string, file: keyof typeof dataDirFiles): string {
   return join(dir, dataDirFiles[file])
 }
 
+export interface FoundingNode {
+  readonly keys: KeyPair
+  readonly name: string
+  /** Multiaddrs where the other nodes reach it (without /p2p/). */
+  readonly addrs?: readonly string[]
+}
+
 export interface GenesisOptions {
   readonly networkName: string
   readonly orgName: string
-  readonly nodeName: string
   readonly admin: KeyPair
-  readonly node: KeyPair
+  /** The founding nodes: the first Raft voters (ids 1, 2, ...). The first seals the block. */
+  readonly nodes: readonly FoundingNode[]
   /** Genesis time, ms since epoch. Default: now. */
   readonly time?: number
 }
 
-/** The genesis block: network.create, org.create and node.add, signed by the admin; sealed by the node. */
+/** The genesis block: network.create, org.create and a node.add per founding node, signed by the admin. */
 export function createGenesisBlock(options: GenesisOptions): Block {
   const time = options.time ?? Date.now()
   const admin = new Signer(options.admin)
+  const first = options.nodes[0]
+  if (first === undefined) throw new TypeError('a network needs at least one founding node')
   const tx = (type: string, payload: Tx['payload'], nonce: number): Tx =>
     signTx({ network: genesisNetwork, type, signer: admin.publicKey, nonce, expiresAt: time + defaultTxTtlMs, payload }, admin)
   const txs = [
     tx('network.create', { name: options.networkName }, 0),
     tx('org.create', { name: options.orgName, admins: [admin.publicKey] }, 1),
-    tx('node.add', { org: options.orgName, publicKey: options.node.publicKey, name: options.nodeName }, 2)
+    ...options.nodes.map((n, i) =>
+      tx('node.add', { org: options.orgName, publicKey: n.keys.publicKey, name: n.name, addrs: [...(n.addrs ?? [])] }, 2 + i)
+    )
   ]
-  return sealBlock({ height: 0, prevHash: zeroHash, time, stateRoot: emptyStateDigest, raftTerm: 0, raftIndex: 0, txs }, new Signer(options.node))
+  return sealBlock({ height: 0, prevHash: zeroHash, time, stateRoot: emptyStateDigest, raftTerm: 0, raftIndex: 0, txs }, new Signer(first.keys))
 }
 
 export interface InitResult {
@@ -91,7 +102,7 @@ export async function initNetwork(options: InitOptions): Promise<InitResult> {
   await chmod(dir, 0o700)
   const admin = generateKeyPair()
   const node = generateKeyPair()
-  const genesis = createGenesisBlock({ networkName, orgName, nodeName, admin, node })
+  const genesis = createGenesisBlock({ networkName, orgName, admin, nodes: [{ keys: node, name: nodeName }] })
 
   // Apply first: a genesis the contracts refuse (say, a bad name) must leave no half-made folder.
   const ledger = await Ledger.open(new LevelKvStore(dataPath(dir, 'ledger')), new CoreContracts())

@@ -3,9 +3,12 @@
 export const nodeErrorCodes = {
   ERR_MEMPOOL_FULL: 'the mempool holds mempoolTxMax txs; retry later',
   ERR_NODE_STOPPED: 'the node is not running (stopped before the tx committed: it may or may not have)',
+  ERR_NO_LEADER: 'no Raft leader is known yet (an election is running); retry shortly',
+  ERR_NOT_LEADER: 'leadership moved before the tx was put in a committed block; it did not commit: resubmit',
   ERR_NODE_NOT_INITIALISED: 'the data folder has no genesis block: run tom-node init',
   ERR_NODE_ALREADY_INITIALISED: 'tom-node init found an existing network in the data folder',
   ERR_NODE_LOCKED: 'another process has the ledger open',
+  ERR_NODE_NOT_MEMBER: 'this node key is not listed in the ledger: an admin must add the node (node.add) first',
   ERR_CONFIG_INVALID: 'the config file or an option is invalid; the message names it'
 } as const
 export type NodeErrorCode = keyof typeof nodeErrorCodes

@@ -1,14 +1,18 @@
 /**
- * TomNode wires a node from its data folder: config, keys, the LevelDB ledger with the built-in
- * contracts, and the block proposer. For now a single node that cuts its own blocks; the Raft issue
- * puts consensus and libp2p behind the same submit path.
+ * TomNode wires a node from its data folder: config and keys, the LevelDB ledger with the built-in
+ * contracts and a signature worker pool, the durable Raft log (DIR/raft), the libp2p host, and the
+ * Raft proposer that turns submitted txs into committed blocks. A network of one node is a Raft group
+ * of one voter: the same path, without peers.
  */
 import { EventEmitter } from 'node:events'
+import { join } from 'node:path'
 import { bytesEqual, loadKeyFile, Signer, toHex, peerIdOf, WorkerVerifier } from '../crypto/index.js'
-import type { BatchVerifier } from '../crypto/index.js'
-import { decodeTx, Ledger } from '../ledger/index.js'
-import type { AppliedBlock, Block, ChainHead, Tx, TxRecord } from '../ledger/index.js'
-import { CoreContracts } from '../contracts/index.js'
+import { decodeTx, Ledger, LevelKvStore } from '../ledger/index.js'
+import type { AppliedBlock, Block, ChainHead, StateReader, Tx, TxRecord } from '../ledger/index.js'
+import { CoreContracts, listNodes } from '../contracts/index.js'
+import { createP2pNode } from '../p2p/index.js'
+import type { P2pNode } from '../p2p/index.js'
+import type { SoftState } from '../consensus/index.js'
 import { readConfigFile, validateConfig } from './config.js'
 import type { NodeConfig } from './config.js'
 import { dataPath, readGenesis } from './data-dir.js'
@@ -16,8 +20,10 @@ import { NodeError } from './errors.js'
 import { createLogger } from './logger.js'
 import type { Logger } from './logger.js'
 import type { CommittedTx } from './mempool.js'
-import { SingleProposer } from './single-proposer.js'
 import { openLedgerStore } from './open-store.js'
+import { LevelRaftStorage } from './raft-storage.js'
+import { RaftProposer } from './raft-proposer.js'
+import { Cluster } from './cluster.js'
 
 export interface TomNodeOptions {
   /** The data folder made by `tom-node init`. */
@@ -32,37 +38,78 @@ export interface TomNodeOptions {
 
 export interface TomNodeEvents {
   block: [AppliedBlock]
+  /** The Raft role or the known leader changed. */
+  role: [SoftState]
+  /** A node joined or left (a node tx committed). */
+  nodes: []
   fatal: [Error]
 }
+
+/** Closes what was opened, last first, when opening fails half-way. */
+type Closer = () => Promise<void>
 
 export class TomNode extends EventEmitter<TomNodeEvents> {
   readonly config: NodeConfig
   readonly publicKey: Uint8Array
+  readonly peerId: string
+  readonly raftId: number
   readonly #ledger: Ledger
-  readonly #verifier: BatchVerifier
-  readonly #proposer: SingleProposer
+  readonly #p2p: P2pNode
+  readonly #proposer: RaftProposer
+  readonly #closers: Closer[]
   readonly #logger: Logger
   #state: 'stopped' | 'running' | 'closed' = 'stopped'
 
-  private constructor(config: NodeConfig, signer: Signer, ledger: Ledger, verifier: BatchVerifier, logger: Logger, clock: (() => number) | undefined) {
+  private constructor(parts: {
+    config: NodeConfig
+    signer: Signer
+    raftId: number
+    ledger: Ledger
+    p2p: P2pNode
+    storage: LevelRaftStorage
+    cluster: Cluster
+    closers: Closer[]
+    logger: Logger
+    clock: (() => number) | undefined
+  }) {
     super()
+    const { config, signer, ledger, p2p, storage, cluster, logger } = parts
     this.config = config
     this.publicKey = signer.publicKey
+    this.peerId = p2p.peerId
+    this.raftId = parts.raftId
     this.#ledger = ledger
-    this.#verifier = verifier
-    this.#logger = logger
-    this.#proposer = new SingleProposer({
+    this.#p2p = p2p
+    this.#closers = parts.closers
+    this.#logger = logger.child({ module: 'node' })
+    this.#proposer = new RaftProposer({
+      raftId: parts.raftId,
       ledger,
       signer,
+      storage,
+      transport: cluster,
+      cluster,
       blockTxMax: config.blockTxMax,
       mempoolTxMax: config.mempoolTxMax,
+      snapshotEveryEntries: config.snapshotEveryEntries,
+      logEntriesKept: config.logEntriesKept,
+      tickMs: config.tickMs,
+      electionTimeoutTicks: config.electionTimeoutTicks,
       logger: logger.child({ module: 'proposer' }),
       events: this,
-      ...(clock === undefined ? {} : { clock })
+      ...(parts.clock === undefined ? {} : { clock: parts.clock })
+    })
+    this.#proposer.driver.on('softState', (s) => this.emit('role', s))
+    cluster.serve((tx) => this.#proposer.submit(tx))
+    this.on('nodes', () => {
+      cluster.refresh().catch((err: Error) => this.#logger.error({ err }, 'refreshing the node list failed'))
     })
   }
 
-  /** Opens the data folder: validates config, loads the node key, opens the ledger (applying genesis if new). */
+  /**
+   * Opens the data folder: validates config, loads the node key, opens the ledger (applying genesis
+   * if new) and the Raft log, and starts listening for peers. Call start() to take part in consensus.
+   */
   static async open(options: TomNodeOptions): Promise<TomNode> {
     const { dir } = options
     const fileConfig = await readConfigFile(dataPath(dir, 'config'))
@@ -70,25 +117,44 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
     const logger = options.logger ?? createLogger(config.logLevel)
     const genesis = await readGenesis(dir)
     const keys = await loadKeyFile(dataPath(dir, 'nodeKey'))
-    const store = await openLedgerStore(dir)
-    const verifier = new WorkerVerifier()
-    const ledger = await Ledger.open(store, new CoreContracts(), { verifier })
+    const closers: Closer[] = []
+    const closeAll = async (): Promise<void> => {
+      for (const close of closers.reverse()) await close().catch(() => {})
+    }
     try {
+      const store = await openLedgerStore(dir)
+      const verifier = new WorkerVerifier()
+      closers.push(() => verifier.close())
+      const ledger = await Ledger.open(store, new CoreContracts(), { verifier })
+      closers.push(() => ledger.close())
       if (ledger.head === undefined) await ledger.applyBlock(genesis)
       if (!bytesEqual(ledger.network!, genesis.hash)) {
         throw new NodeError('ERR_CONFIG_INVALID', `${dir}/ledger belongs to another network than ${dir}/genesis.block`)
       }
+      const now: StateReader = { get: (key) => ledger.getState(key) }
+      const self = (await listNodes(now)).find((n) => bytesEqual(n.publicKey, keys.publicKey))
+      if (self === undefined) throw new NodeError('ERR_NODE_NOT_MEMBER', `node ${toHex(keys.publicKey)} is not listed in the ledger of ${dir}`)
+      // Every node starts its Raft log from the same membership: the nodes the genesis block founded.
+      const atGenesis: StateReader = { get: (key) => ledger.getStateAt(key, 0) }
+      const founders = (await listNodes(atGenesis)).map((n) => n.raftId)
+      const storage = await LevelRaftStorage.open(new LevelKvStore(join(dir, 'raft')), { voters: founders, learners: [] })
+      closers.push(() => storage.close())
+      const p2pLogger = logger.child({ module: 'p2p' })
+      const p2p = createP2pNode({ privateKey: keys.privateKey, listen: config.listen, log: (event, fields) => p2pLogger.debug(fields, event) })
+      await p2p.start()
+      closers.push(() => p2p.stop())
+      const cluster = new Cluster(p2p, ledger, logger.child({ module: 'cluster' }))
+      await cluster.refresh()
+      const node = new TomNode({ config, signer: new Signer(keys), raftId: self.raftId, ledger, p2p, storage, cluster, closers, logger, clock: options.clock })
+      node.#logger.info(
+        { network: toHex(genesis.hash), peerId: peerIdOf(keys.publicKey), raftId: self.raftId, height: ledger.head!.height, listen: p2p.listenAddresses() },
+        'node opened'
+      )
+      return node
     } catch (err) {
-      await ledger.close()
-      await verifier.close()
+      await closeAll()
       throw err
     }
-    const node = new TomNode(config, new Signer(keys), ledger, verifier, logger.child({ module: 'node' }), options.clock)
-    logger.child({ module: 'node' }).info(
-      { network: toHex(genesis.hash), peerId: peerIdOf(keys.publicKey), height: ledger.head!.height },
-      'ledger opened'
-    )
-    return node
   }
 
   get network(): Uint8Array {
@@ -99,9 +165,19 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
     return this.#ledger.head!
   }
 
-  /** Txs waiting for a block. */
+  /** Txs waiting for a block or in a block not yet committed. */
   get pendingTxs(): number {
     return this.#proposer.pending
+  }
+
+  /** This node's Raft role and the leader it knows of (0: none). */
+  get role(): SoftState {
+    return { role: this.#proposer.driver.role, leader: this.#proposer.driver.leader }
+  }
+
+  /** The p2p addresses this node listens on. */
+  listenAddresses(): string[] {
+    return this.#p2p.listenAddresses()
   }
 
   start(): void {
@@ -113,8 +189,9 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
 
   /**
    * Submits a signed tx (object or encoded bytes) and resolves once it is committed, with its
-   * receipt. Rejects with TxRejectedError when the tx is refused at admission, NodeError otherwise.
-   * If the node stops first the tx may or may not have committed: look it up by id.
+   * receipt. A follower forwards it to the leader. Rejects with TxRejectedError when the tx is refused
+   * at admission, NodeError otherwise (ERR_NO_LEADER, ERR_NOT_LEADER: resubmit). If the node stops
+   * first the tx may or may not have committed: look it up by id.
    */
   async submitTx(tx: Tx | Uint8Array, options: { signal?: AbortSignal } = {}): Promise<CommittedTx> {
     options.signal?.throwIfAborted()
@@ -145,13 +222,12 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
     return this.#ledger.getStateAt(key, height)
   }
 
-  /** Stops proposing (the block in flight completes), refuses what is pending, closes the ledger. */
+  /** Stops consensus (the Ready in flight completes), refuses what is pending, closes everything. */
   async close(): Promise<void> {
     if (this.#state === 'closed') return
     this.#state = 'closed'
     await this.#proposer.stop()
-    await this.#ledger.close()
-    await this.#verifier.close()
+    for (const close of [...this.#closers].reverse()) await close()
     this.#logger.info('node closed')
   }
 }

@@ -2,7 +2,9 @@
  * The contract of a consensus Storage, as a reusable suite: `storageSuite(t, factory)` runs it
  * against any implementation. MemoryStorage passes it (storage.test.ts); the LevelDB storage
  * must pass it too. The factory returns a fresh storage with the given genesis membership and the
- * write methods the driver uses.
+ * write methods the driver uses. Writes may be synchronous (MemoryStorage) or asynchronous (a durable
+ * storage resolves once the write is on disk), so the suite awaits each one, and checks a refused write
+ * with `t.rejects` on an async wrapper, which catches a synchronous throw and a rejection alike.
  */
 import type { Test } from 'tap'
 import {
@@ -103,7 +105,7 @@ export function storageSuite(t: Test, factory: StorageFactory): void {
     t.same(s.entries(8, 11, Number.MAX_SAFE_INTEGER).map((e) => e.index), [8, 9, 10])
     t.same(s.snapshot().data, new Uint8Array([7]))
     t.same(s.initialState().confState, { voters: [1, 2], learners: [4] })
-    t.throws(() => s.compact(7), StorageCompactedError)
+    await t.rejects(async () => s.compact(7), StorageCompactedError)
   })
 
   t.test('an older snapshot is refused', async (t) => {
@@ -111,9 +113,9 @@ export function storageSuite(t: Test, factory: StorageFactory): void {
     await s.append(range(1, 5, () => 1))
     await s.setHardState({ term: 1, vote: 1, commit: 5 })
     await s.createSnapshot(4, genesis, new Uint8Array())
-    t.throws(() => s.createSnapshot(3, genesis, new Uint8Array()), SnapshotOutOfDateError)
+    await t.rejects(async () => s.createSnapshot(3, genesis, new Uint8Array()), SnapshotOutOfDateError)
     const older: Snapshot = { metadata: { index: 2, term: 1, confState: genesis }, data: new Uint8Array() }
-    t.throws(() => s.applySnapshot(older), SnapshotOutOfDateError)
+    await t.rejects(async () => s.applySnapshot(older), SnapshotOutOfDateError)
   })
 
   t.test('applySnapshot replaces the whole log', async (t) => {

@@ -15,7 +15,7 @@ export interface TestNetwork {
 export function makeNetwork(): TestNetwork {
   const admin = generateKeyPair()
   const node = generateKeyPair()
-  const genesis = createGenesisBlock({ networkName: 'test', orgName: 'org1', nodeName: 'node1', admin, node, time: genesisTime })
+  const genesis = createGenesisBlock({ networkName: 'test', orgName: 'org1', admin, nodes: [{ keys: node, name: 'node1' }], time: genesisTime })
   return { admin: new Signer(admin), node: new Signer(node), genesis }
 }
 

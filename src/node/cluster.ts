@@ -1,0 +1,131 @@
+/**
+ * The node's view of its peers over p2p: who is who (Raft id, PeerId, addresses, from the nodes the
+ * ledger lists), the Raft transport, tx forwarding to the leader and block sync. Messages are encoded
+ * here; src/p2p moves bytes.
+ */
+import { encode, decode, peerIdOf } from '../crypto/index.js'
+import type { Message, NodeId } from '../consensus/index.js'
+import { decodeRaftMessage, encodeRaftMessage } from '../p2p/raft-codec.js'
+import type { P2pNode } from '../p2p/types.js'
+import { decodeTx, TxRejectedError, TxFailedError } from '../ledger/index.js'
+import type { Ledger, StateReader, Tx } from '../ledger/index.js'
+import { listNodes } from '../contracts/index.js'
+import type { CommittedTx } from './mempool.js'
+import type { RaftTransport } from './raft-driver.js'
+import type { ClusterLink } from './raft-proposer.js'
+import { NodeError } from './errors.js'
+import type { Logger } from './logger.js'
+
+/** Largest sync response, so that one request never builds an unbounded reply. */
+const syncResponseBytesMax = 8 * 1024 * 1024
+const syncBlocksMax = 256
+
+type TxReply = { ok: true; committed: CommittedTx } | { ok: false; name: string; code: string; message: string }
+
+export class Cluster implements RaftTransport, ClusterLink {
+  readonly #p2p: P2pNode
+  readonly #ledger: Ledger
+  readonly #logger: Logger
+  #peerOf = new Map<NodeId, string>()
+  #raftIdOf = new Map<string, NodeId>()
+
+  constructor(p2p: P2pNode, ledger: Ledger, logger: Logger) {
+    this.#p2p = p2p
+    this.#ledger = ledger
+    this.#logger = logger
+  }
+
+  /** Re-reads the nodes from the ledger: ids, gater allow-list, addresses. Call after node txs. */
+  async refresh(): Promise<void> {
+    const ledger = this.#ledger
+    const state: StateReader = { get: (key) => ledger.getState(key) }
+    const nodes = await listNodes(state)
+    const peerOf = new Map<NodeId, string>()
+    const raftIdOf = new Map<string, NodeId>()
+    for (const n of nodes) {
+      const peerId = peerIdOf(n.publicKey)
+      peerOf.set(n.raftId, peerId)
+      raftIdOf.set(peerId, n.raftId)
+      if (peerId !== this.#p2p.peerId) this.#p2p.setPeerAddresses(peerId, n.addrs.map((a) => `${a}/p2p/${peerId}`))
+    }
+    this.#peerOf = peerOf
+    this.#raftIdOf = raftIdOf
+    this.#p2p.setAllowedPeers([...raftIdOf.keys()].filter((p) => p !== this.#p2p.peerId))
+  }
+
+  raftIdOfPeer(peerId: string): NodeId | undefined {
+    return this.#raftIdOf.get(peerId)
+  }
+
+  // RaftTransport
+
+  send(message: Message): boolean {
+    const peer = this.#peerOf.get(message.to)
+    if (peer === undefined) return false
+    return this.#p2p.send(peer, encodeRaftMessage(message))
+  }
+
+  onMessage(handler: (message: Message) => void): void {
+    this.#p2p.onMessage((from, bytes) => {
+      let message: Message
+      try {
+        message = decodeRaftMessage(bytes)
+      } catch (err) {
+        this.#logger.warn({ from, err: (err as Error).message }, 'malformed raft message dropped')
+        return
+      }
+      // A peer speaks only for itself.
+      if (this.#raftIdOf.get(from) !== message.from) {
+        this.#logger.warn({ from, claimed: message.from }, 'raft message from a peer posing as another node dropped')
+        return
+      }
+      handler(message)
+    })
+  }
+
+  // ClusterLink
+
+  async forwardTx(to: NodeId, tx: Tx, options: { signal?: AbortSignal } = {}): Promise<CommittedTx> {
+    const peer = this.#peerOf.get(to)
+    if (peer === undefined) throw new NodeError('ERR_NO_LEADER', `leader ${to} is not a known node`)
+    const reply = decode<TxReply>(await this.#p2p.request(peer, 'tx', tx.bytes, { ...options, timeoutMs: 30_000 }))
+    if (reply.ok) return reply.committed
+    if (reply.name === 'TxRejectedError') throw new TxRejectedError(reply.code as TxRejectedError['code'], reply.message)
+    if (reply.name === 'NodeError') throw new NodeError(reply.code as NodeError['code'], reply.message)
+    throw new TxFailedError(/^ERR_[A-Z0-9_]+$/.test(reply.code) ? reply.code : 'ERR_TX_EXECUTION', reply.message)
+  }
+
+  async fetchBlocks(from: NodeId, fromHeight: number, max: number, options: { signal?: AbortSignal } = {}): Promise<Uint8Array[]> {
+    const peer = this.#peerOf.get(from)
+    if (peer === undefined) throw new NodeError('ERR_NO_LEADER', `node ${from} is not known`)
+    return decode<Uint8Array[]>(await this.#p2p.request(peer, 'sync', encode({ from: fromHeight, max }), options))
+  }
+
+  /** Serves forwarded txs with `submit` and block sync from the ledger. */
+  serve(submit: (tx: Tx) => Promise<CommittedTx>): void {
+    this.#p2p.handleRequests('tx', async (from, body) => {
+      try {
+        if (this.#raftIdOf.get(from) === undefined) throw new NodeError('ERR_NOT_LEADER', 'not a node of this network')
+        return encode({ ok: true, committed: await submit(decodeTx(body)) })
+      } catch (err) {
+        const e = err as Error & { code?: string }
+        if (typeof e.code !== 'string') throw err
+        return encode({ ok: false, name: e.name, code: e.code, message: e.message })
+      }
+    })
+    this.#p2p.handleRequests('sync', async (_from, body) => {
+      const { from, max } = decode<{ from: number; max: number }>(body)
+      if (!Number.isSafeInteger(from) || from < 0 || !Number.isSafeInteger(max) || max < 1) throw new Error('bad sync request')
+      const blocks: Uint8Array[] = []
+      let bytes = 0
+      for (let h = from; h < from + Math.min(max, syncBlocksMax); h++) {
+        const block = await this.#ledger.getBlock(h)
+        if (block === undefined || bytes + block.bytes.length > syncResponseBytesMax) break
+        blocks.push(block.bytes)
+        bytes += block.bytes.length
+      }
+      this.#logger.debug({ from, blocks: blocks.length, peer: _from }, 'served blocks')
+      return encode(blocks)
+    })
+  }
+}

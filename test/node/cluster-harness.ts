@@ -1,0 +1,77 @@
+/** Running multi-process test networks: node processes, their output, and waiting on it without sleeps. */
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+
+const fixture = join(import.meta.dirname, '..', 'fixtures', 'cluster-node.mjs')
+
+export { findFreePorts as freePorts } from '../../src/node/index.js'
+
+export class NodeProcess {
+  readonly child: ChildProcess
+  readonly acks: string[] = []
+  height = -1
+  hash = ''
+  raftId = 0
+  role = 'follower'
+  leader = 0
+  stderr = ''
+  readonly exited: Promise<{ code: number | null; signal: string | null }>
+  #waiters: { check: () => boolean; resolve: () => void }[] = []
+
+  constructor(readonly name: string, dir: string, adminKeyPath: string) {
+    this.child = spawn(process.execPath, [fixture, dir, adminKeyPath], { stdio: ['pipe', 'pipe', 'pipe'] })
+    this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()))
+    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })))
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      const [word, a, b] = line.split(' ')
+      if (word === 'ack') this.acks.push(a!)
+      else if (word === 'height') {
+        this.height = Number(a)
+        this.hash = b!
+      } else if (word === 'ready') {
+        this.raftId = Number(a)
+        this.height = Number(b)
+      } else if (word === 'role') {
+        this.role = a!
+        this.leader = Number(b)
+      }
+      this.#waiters = this.#waiters.filter((w) => (w.check() ? (w.resolve(), false) : true))
+    })
+  }
+
+  /** Resolves when `check` holds after some output line; rejects after `ms` (a failure guard). */
+  until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
+    if (check()) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.name}: timed out waiting for ${what}; stderr: ${this.stderr.slice(-2000)}`)), ms)
+      this.#waiters.push({
+        check,
+        resolve: () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    })
+  }
+
+  command(line: string): void {
+    this.child.stdin!.write(line + '\n')
+  }
+
+  async stop(): Promise<void> {
+    this.child.kill('SIGTERM')
+    await this.exited
+  }
+
+  async kill(): Promise<void> {
+    this.child.kill('SIGKILL')
+    await this.exited
+  }
+}
+
+/** Waits until any of `nodes` satisfies `check` (each node's output re-checks it). */
+export function untilAny(nodes: NodeProcess[], check: () => boolean, what: string, ms = 30_000): Promise<void> {
+  return Promise.race(nodes.map((n) => n.until(check, what, ms)))
+}
