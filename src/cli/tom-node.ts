@@ -3,7 +3,8 @@
  * src/node.
  */
 import { Command, Option } from 'commander'
-import { initNetwork, TomNode, verifyDataDir } from '../node/index.js'
+import { readFile } from 'node:fs/promises'
+import { initJoiningNode, initNetwork, TomNode, verifyDataDir } from '../node/index.js'
 import type { InitResult } from '../node/index.js'
 import { exitCodes, printJson, progressLine } from './run.js'
 import { runUp } from './up.js'
@@ -49,13 +50,29 @@ export function tomNodeProgram(): Command {
 
   program
     .command('init')
-    .description('create a new network in a data folder: org admin key, node key, genesis block')
+    .description('create a new network in a data folder (org admin key, node key, genesis block), or with --join prepare a node to join one')
     .requiredOption('--dir <dir>', 'data folder to create')
     .option('--network <name>', 'network name', 'tom')
     .option('--org <name>', 'founding organisation', 'org1')
     .option('--name <name>', 'this node', 'node1')
+    .option('--join <genesis.block>', "join the network of this genesis block (copy it from any node's data folder)")
+    .option('--listen <multiaddr...>', 'with --join: where this node listens and is reached', ['/ip4/127.0.0.1/tcp/7401'])
     .option('--json', 'print a JSON object')
-    .action(async (opts: { dir: string; network: string; org: string; name: string; json?: boolean }) => {
+    .action(async (opts: { dir: string; network: string; org: string; name: string; join?: string; listen: string[]; json?: boolean }) => {
+      if (opts.join !== undefined) {
+        const info = await initJoiningNode({ dir: opts.dir, genesis: new Uint8Array(await readFile(opts.join)), nodeName: opts.name, listen: opts.listen })
+        if (opts.json === true) return printJson(info)
+        process.stdout.write(
+          [
+            `node ${info.nodeName} prepared in ${info.dir} for network ${info.network}`,
+            `  public key ${info.publicKey}, peer id ${info.peerId}, reached at ${info.addrs.join(' ')}`,
+            `An admin of your organisation admits it with a node.add tx: { org, publicKey: ${info.publicKey}, name: ${info.nodeName}, addrs: [${info.addrs.join(', ')}] }.`,
+            `Then run: tom-node start --dir ${info.dir} (it waits to be admitted, syncs, and joins as a learner, then a voter).`,
+            ''
+          ].join('\n')
+        )
+        return
+      }
       const result = await initNetwork({ dir: opts.dir, networkName: opts.network, orgName: opts.org, nodeName: opts.name })
       printInit(result, opts.json === true)
     })

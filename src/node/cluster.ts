@@ -7,7 +7,7 @@ import { encode, decode, peerIdOf } from '../crypto/index.js'
 import type { Message, NodeId } from '../consensus/index.js'
 import { decodeRaftMessage, encodeRaftMessage } from '../p2p/raft-codec.js'
 import type { P2pNode } from '../p2p/types.js'
-import { decodeTx, TxRejectedError, TxFailedError } from '../ledger/index.js'
+import { decodeBlock, decodeTx, TxRejectedError, TxFailedError } from '../ledger/index.js'
 import type { Ledger, StateReader, Tx } from '../ledger/index.js'
 import { listNodes } from '../contracts/index.js'
 import type { CommittedTx } from './mempool.js'
@@ -19,6 +19,8 @@ import type { Logger } from './logger.js'
 /** Largest sync response, so that one request never builds an unbounded reply. */
 const syncResponseBytesMax = 8 * 1024 * 1024
 const syncBlocksMax = 256
+/** How often a node waiting to be admitted asks for new blocks. */
+const catchUpIntervalMs = 500
 
 type TxReply = { ok: true; committed: CommittedTx } | { ok: false; name: string; code: string; message: string }
 
@@ -99,6 +101,33 @@ export class Cluster implements RaftTransport, ClusterLink {
     const peer = this.#peerOf.get(from)
     if (peer === undefined) throw new NodeError('ERR_NO_LEADER', `node ${from} is not known`)
     return decode<Uint8Array[]>(await this.#p2p.request(peer, 'sync', encode({ from: fromHeight, max }), options))
+  }
+
+  /**
+   * For a node that is not a member yet: fetches and applies (fully validated) blocks from any node it
+   * knows, every catchUpIntervalMs, until `done` returns something or the time is up. The other nodes
+   * let it in once the node.add tx naming it has committed.
+   */
+  async catchUpUntil<T>(done: () => Promise<T | undefined>, options: { timeoutMs: number; signal?: AbortSignal }): Promise<T | undefined> {
+    const deadline = Date.now() + options.timeoutMs
+    for (;;) {
+      const result = await done()
+      if (result !== undefined || Date.now() >= deadline) return result
+      options.signal?.throwIfAborted()
+      for (const id of this.#peerOf.keys()) {
+        try {
+          const blocks = await this.fetchBlocks(id, this.#ledger.head!.height + 1, 64, options)
+          for (const bytes of blocks) await this.#ledger.applyBlock(decodeBlock(bytes))
+          if (blocks.length > 0) {
+            await this.refresh()
+            break
+          }
+        } catch (err) {
+          this.#logger.debug({ node: id, err: (err as Error).message }, 'catching up: no blocks from this node yet')
+        }
+      }
+      if ((await done()) === undefined) await new Promise((resolve) => setTimeout(resolve, catchUpIntervalMs))
+    }
   }
 
   /** Serves forwarded txs with `submit` and block sync from the ledger. */

@@ -142,3 +142,40 @@ export async function readGenesis(dir: string): Promise<Block> {
   }
   return decodeBlock(bytes)
 }
+
+export interface JoinOptions {
+  readonly dir: string
+  /** The network's genesis.block, from any node's data folder. */
+  readonly genesis: Uint8Array
+  readonly nodeName: string
+  /** Multiaddrs this node listens on and announces, e.g. /ip4/10.0.0.5/tcp/7401. */
+  readonly listen: readonly string[]
+}
+
+export interface JoinInfo {
+  readonly dir: string
+  readonly network: string
+  readonly nodeName: string
+  readonly publicKey: string
+  readonly peerId: string
+  readonly addrs: readonly string[]
+}
+
+/**
+ * Prepares a data folder for a node that joins an existing network: its key, its config and the
+ * network's genesis block. An admin then adds it with a node.add tx naming its public key and
+ * addresses; `tom-node start` waits for that, syncs, and takes its place (learner, then voter).
+ */
+export async function initJoiningNode(options: JoinOptions): Promise<JoinInfo> {
+  const { dir } = options
+  const genesis = decodeBlock(options.genesis)
+  if (genesis.header.height !== 0) throw new NodeError('ERR_CONFIG_INVALID', 'the genesis file holds a block that is not at height 0')
+  if (await exists(dataPath(dir, 'genesis'))) throw new NodeError('ERR_NODE_ALREADY_INITIALISED', `${dir} already holds a network (genesis.block exists)`)
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  await chmod(dir, 0o700)
+  const node = generateKeyPair()
+  await saveKeyFile(dataPath(dir, 'nodeKey'), node)
+  await writeFile(dataPath(dir, 'config'), JSON.stringify({ name: options.nodeName, listen: options.listen }, null, 2) + '\n', { mode: 0o600 })
+  await writeFile(dataPath(dir, 'genesis'), genesis.bytes, { mode: 0o644 })
+  return { dir, network: toHex(genesis.hash), nodeName: options.nodeName, publicKey: toHex(node.publicKey), peerId: peerIdOf(node.publicKey), addrs: options.listen }
+}

@@ -10,9 +10,10 @@ import { bytesEqual, loadKeyFile, Signer, toHex, peerIdOf, WorkerVerifier } from
 import { decodeTx, Ledger, LevelKvStore } from '../ledger/index.js'
 import type { AppliedBlock, Block, ChainHead, StateReader, Tx, TxRecord } from '../ledger/index.js'
 import { CoreContracts, listNodes } from '../contracts/index.js'
+import type { NodeRecord } from '../contracts/index.js'
 import { createP2pNode } from '../p2p/index.js'
 import type { P2pNode } from '../p2p/index.js'
-import type { SoftState } from '../consensus/index.js'
+import type { ConfState, SoftState } from '../consensus/index.js'
 import { readConfigFile, validateConfig } from './config.js'
 import type { NodeConfig } from './config.js'
 import { dataPath, readGenesis } from './data-dir.js'
@@ -34,7 +35,11 @@ export interface TomNodeOptions {
   readonly logger?: Logger
   /** Milliseconds since epoch; injectable for tests. Default Date.now. */
   readonly clock?: () => number
+  /** A node not yet listed in the ledger waits this long for an admin to add it. Default 10 minutes. */
+  readonly joinTimeoutMs?: number
 }
+
+const joinTimeoutMs = 10 * 60 * 1000
 
 export interface TomNodeEvents {
   block: [AppliedBlock]
@@ -42,6 +47,8 @@ export interface TomNodeEvents {
   role: [SoftState]
   /** A node joined or left (a node tx committed). */
   nodes: []
+  /** The Raft membership changed (a conf change was applied). */
+  membership: [ConfState]
   fatal: [Error]
 }
 
@@ -100,6 +107,7 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
       ...(parts.clock === undefined ? {} : { clock: parts.clock })
     })
     this.#proposer.driver.on('softState', (s) => this.emit('role', s))
+    this.#proposer.driver.on('confChange', (_cc, cs) => this.emit('membership', cs))
     cluster.serve((tx) => this.#proposer.submit(tx))
     this.on('nodes', () => {
       cluster.refresh().catch((err: Error) => this.#logger.error({ err }, 'refreshing the node list failed'))
@@ -131,20 +139,25 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
       if (!bytesEqual(ledger.network!, genesis.hash)) {
         throw new NodeError('ERR_CONFIG_INVALID', `${dir}/ledger belongs to another network than ${dir}/genesis.block`)
       }
-      const now: StateReader = { get: (key) => ledger.getState(key) }
-      const self = (await listNodes(now)).find((n) => bytesEqual(n.publicKey, keys.publicKey))
-      if (self === undefined) throw new NodeError('ERR_NODE_NOT_MEMBER', `node ${toHex(keys.publicKey)} is not listed in the ledger of ${dir}`)
-      // Every node starts its Raft log from the same membership: the nodes the genesis block founded.
-      const atGenesis: StateReader = { get: (key) => ledger.getStateAt(key, 0) }
-      const founders = (await listNodes(atGenesis)).map((n) => n.raftId)
-      const storage = await LevelRaftStorage.open(new LevelKvStore(join(dir, 'raft')), { voters: founders, learners: [] })
-      closers.push(() => storage.close())
       const p2pLogger = logger.child({ module: 'p2p' })
       const p2p = createP2pNode({ privateKey: keys.privateKey, listen: config.listen, log: (event, fields) => p2pLogger.debug(fields, event) })
       await p2p.start()
       closers.push(() => p2p.stop())
       const cluster = new Cluster(p2p, ledger, logger.child({ module: 'cluster' }))
       await cluster.refresh()
+      const now: StateReader = { get: (key) => ledger.getState(key) }
+      const findSelf = async (): Promise<NodeRecord | undefined> => (await listNodes(now)).find((n) => bytesEqual(n.publicKey, keys.publicKey))
+      let self = await findSelf()
+      if (self === undefined) {
+        logger.info({ publicKey: toHex(keys.publicKey), peerId: p2p.peerId }, 'not a member yet: fetching blocks until an admin adds this node (node.add)')
+        self = await cluster.catchUpUntil(findSelf, { timeoutMs: options.joinTimeoutMs ?? joinTimeoutMs })
+        if (self === undefined) throw new NodeError('ERR_NODE_NOT_MEMBER', `node ${toHex(keys.publicKey)} was not added to the network within ${options.joinTimeoutMs ?? joinTimeoutMs} ms`)
+      }
+      // Every node starts its Raft log from the same membership: the nodes the genesis block founded.
+      const atGenesis: StateReader = { get: (key) => ledger.getStateAt(key, 0) }
+      const founders = (await listNodes(atGenesis)).map((n) => n.raftId)
+      const storage = await LevelRaftStorage.open(new LevelKvStore(join(dir, 'raft')), { voters: founders, learners: [] })
+      closers.push(() => storage.close())
       const node = new TomNode({ config, signer: new Signer(keys), raftId: self.raftId, ledger, p2p, storage, cluster, closers, logger, clock: options.clock })
       node.#logger.info(
         { network: toHex(genesis.hash), peerId: peerIdOf(keys.publicKey), raftId: self.raftId, height: ledger.head!.height, listen: p2p.listenAddresses() },

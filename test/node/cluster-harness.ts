@@ -16,6 +16,9 @@ export class NodeProcess {
   raftId = 0
   role = 'follower'
   leader = 0
+  /** Membership changes seen, as 'voters|learners'. */
+  readonly confs: string[] = []
+  readonly done: string[] = []
   stderr = ''
   readonly exited: Promise<{ code: number | null; signal: string | null }>
   #waiters: { check: () => boolean; resolve: () => void }[] = []
@@ -33,6 +36,10 @@ export class NodeProcess {
       } else if (word === 'ready') {
         this.raftId = Number(a)
         this.height = Number(b)
+      } else if (word === 'conf') {
+        this.confs.push(`${a ?? ''}|${b ?? ''}`)
+      } else if (word === 'done') {
+        this.done.push(`${a} ${b}`)
       } else if (word === 'role') {
         this.role = a!
         this.leader = Number(b)
