@@ -9,11 +9,12 @@
  * nodes the ledger lists: new nodes join as learners and are promoted once caught up.
  */
 import { EventEmitter } from 'node:events'
+import { randomBytes } from 'node:crypto'
 import { encode, decode, bytesEqual, toHex, Signer } from '../crypto/index.js'
 import { BlockRejectedError, decodeBlock, sealBlock, TxRejectedError } from '../ledger/index.js'
 import type { AppliedBlock, Block, Ledger, StateReader, Tx } from '../ledger/index.js'
 import { ConfChangeRefusedError, ProposalDroppedError } from '../consensus/index.js'
-import type { ConfChange, ConfState, Entry, NodeId, Snapshot, SoftState } from '../consensus/index.js'
+import type { ConfChange, ConfState, Entry, NodeId, ReadState, Snapshot, SoftState } from '../consensus/index.js'
 import { listNodes } from '../contracts/index.js'
 import { Mempool } from './mempool.js'
 import type { CommittedTx, PendingTx } from './mempool.js'
@@ -59,6 +60,8 @@ export interface RaftProposerOptions {
 /** How often the leader reconciles membership, and most voters it promotes learners to. */
 const membershipCheckMs = 250
 export const votersMax = 7
+/** Longest a linearizable read waits for the leader's confirmation. */
+const readConfirmMs = 5_000
 /** Longest a submit waits for a leader to be elected. */
 const leaderWaitMs = 5_000
 /** Blocks fetched per sync request while restoring. */
@@ -140,6 +143,41 @@ export class RaftProposer {
     const committed = this.#mempool.add(tx)
     setImmediate(() => this.#cut())
     return committed
+  }
+
+  /**
+   * A linearizable read barrier (Raft ReadIndex): resolves once this node has applied everything the
+   * leader had committed when the call was made, so a read of the local ledger after it reflects every
+   * tx committed before the call. Rejects with ERR_READ_UNCONFIRMED when the leader does not confirm
+   * in time (a leader change can drop the request): retry.
+   */
+  async readBarrier(options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.driver.leader === 0) await this.#leaderKnown()
+    const context = randomBytes(16)
+    const index = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => done(new NodeError('ERR_READ_UNCONFIRMED', `the leader did not confirm the read within ${readConfirmMs} ms; retry`)), readConfirmMs)
+      const onRead = (rs: ReadState): void => {
+        if (bytesEqual(rs.requestContext, context)) done(undefined, rs.index)
+      }
+      const onAbort = (): void => done(options.signal!.reason as Error)
+      const done = (err: Error | undefined, at = 0): void => {
+        clearTimeout(timer)
+        this.driver.off('readState', onRead)
+        options.signal?.removeEventListener('abort', onAbort)
+        if (err === undefined) resolve(at)
+        else reject(err)
+      }
+      this.driver.on('readState', onRead)
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+      try {
+        this.driver.readIndex(context)
+      } catch (err) {
+        done(new NodeError('ERR_READ_UNCONFIRMED', (err as Error).message))
+      }
+    })
+    while (this.driver.applied < index) {
+      await new Promise<void>((resolve) => this.driver.once('applied', () => resolve()))
+    }
   }
 
   /** Waits (a bounded time) for an election to end, so that a submit during one is not refused at once. */

@@ -231,6 +231,16 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
     return this.#ledger.getState(key)
   }
 
+  /**
+   * A linearizable read of `key`: reflects every tx committed anywhere in the network before the call
+   * (the node confirms with the leader and waits until it has applied that far). `getState` is faster
+   * and may lag on a follower.
+   */
+  async getStateLinearizable(key: string, options: { signal?: AbortSignal } = {}): Promise<Uint8Array | undefined> {
+    await this.#proposer.readBarrier(options)
+    return this.#ledger.getState(key)
+  }
+
   getStateAt(key: string, height: number): Promise<Uint8Array | undefined> {
     return this.#ledger.getStateAt(key, height)
   }

@@ -19,6 +19,7 @@ export class NodeProcess {
   /** Membership changes seen, as 'voters|learners'. */
   readonly confs: string[] = []
   readonly done: string[] = []
+  readonly reads: string[] = []
   stderr = ''
   readonly exited: Promise<{ code: number | null; signal: string | null }>
   #waiters: { check: () => boolean; resolve: () => void }[] = []
@@ -38,6 +39,8 @@ export class NodeProcess {
         this.height = Number(b)
       } else if (word === 'conf') {
         this.confs.push(`${a ?? ''}|${b ?? ''}`)
+      } else if (word === 'read') {
+        this.reads.push(`${a} ${b}`)
       } else if (word === 'done') {
         this.done.push(`${a} ${b}`)
       } else if (word === 'role') {

@@ -41,6 +41,14 @@ t.test('a node joins as learner, is promoted to voter, and leaves', { skip: buil
   await joiner.until(() => joiner.acks.length >= 50, '50 txs through the new node')
   joiner.command('stop-load')
 
+  // A linearizable read on the new follower sees a tx the leader acknowledged an instant before.
+  leader.command('load lead 1')
+  await leader.until(() => leader.acks.length >= 1, 'a tx through the leader')
+  leader.command('stop-load')
+  joiner.command('read data/lead/0')
+  await joiner.until(() => joiner.reads.length === 1, 'the read')
+  t.same(joiner.reads, ['data/lead/0 present'], 'the follower read reflects the committed tx')
+
   leader.command(`remove-node ${info.publicKey}`)
   await leader.until(() => leader.done.includes('remove-node ok'), 'node.remove to commit')
   await leader.until(() => !leader.confs.at(-1)!.split('|').some((part) => part.split(',').includes('4')), 'node 4 to leave the Raft group')

@@ -43,6 +43,8 @@ t.test('a submitted tx resolves once committed, with its place and receipt', asy
   t.same((await node.getTx(tx.id))!.tx.bytes, tx.bytes)
   t.ok(await node.getState('data/one'))
   t.equal(await node.getStateAt('data/one', 0), undefined)
+  t.ok(await node.getStateLinearizable('data/one'), 'a linearizable read sees it')
+  t.equal(await node.getStateLinearizable('data/none'), undefined)
 })
 
 t.test('blocks are small under light load and full under heavy load', async (t) => {
