@@ -19,7 +19,7 @@ import { listNodes } from '../contracts/index.js'
 import { Mempool } from './mempool.js'
 import type { CommittedTx, PendingTx } from './mempool.js'
 import { NodeError } from './errors.js'
-import { RaftDriver } from './raft-driver.js'
+import { RaftDriver, defaultTickMs } from './raft-driver.js'
 import type { DurableRaftStorage, RaftTransport } from './raft-driver.js'
 import type { Logger } from './logger.js'
 
@@ -125,6 +125,33 @@ export class RaftProposer {
     this.#membershipTimer = setInterval(() => {
       this.#reconcileMembership().catch((err: Error) => this.#options.logger.error({ err }, 'membership reconciliation failed'))
     }, membershipCheckMs)
+  }
+
+  /**
+   * If this node leads, hands leadership to the most caught-up voter and waits (a bounded time) for it
+   * to take over, so that a graceful shutdown costs the network no election timeout.
+   */
+  async handOver(): Promise<void> {
+    if (!this.#running || this.driver.role !== 'leader') return
+    const status = this.driver.status()
+    const candidates = status.confState.voters.filter((id) => id !== this.driver.id)
+    const best = candidates.sort((a, b) => (status.progress[String(b)]?.match ?? 0) - (status.progress[String(a)]?.match ?? 0))[0]
+    if (best === undefined) return
+    const waitMs = (this.#options.tickMs ?? defaultTickMs) * (this.#options.electionTimeoutTicks ?? 10) * 2
+    await new Promise<void>((resolve) => {
+      const onSoftState = (s: SoftState): void => {
+        if (s.role !== 'leader') finish()
+      }
+      const finish = (): void => {
+        clearTimeout(timer)
+        this.driver.off('softState', onSoftState)
+        resolve()
+      }
+      const timer = setTimeout(finish, waitMs)
+      this.driver.on('softState', onSoftState)
+      this.driver.transferLeader(best)
+    })
+    this.#options.logger.info({ to: best, role: this.driver.role }, 'leadership handed over')
   }
 
   async stop(): Promise<void> {

@@ -245,10 +245,14 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
     return this.#ledger.getStateAt(key, height)
   }
 
-  /** Stops consensus (the Ready in flight completes), refuses what is pending, closes everything. */
+  /**
+   * Hands leadership over if this node leads, stops consensus (the Ready in flight completes), refuses
+   * what is pending, closes everything.
+   */
   async close(): Promise<void> {
     if (this.#state === 'closed') return
     this.#state = 'closed'
+    await this.#proposer.handOver()
     await this.#proposer.stop()
     for (const close of [...this.#closers].reverse()) await close()
     this.#logger.info('node closed')

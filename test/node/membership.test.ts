@@ -54,6 +54,11 @@ t.test('a node joins as learner, is promoted to voter, and leaves', { skip: buil
   await leader.until(() => !leader.confs.at(-1)!.split('|').some((part) => part.split(',').includes('4')), 'node 4 to leave the Raft group')
   t.pass(`membership history on the leader: ${leader.confs.join(' ; ')}`)
 
+  // A leader stopped gracefully hands leadership over instead of leaving the others to time out.
+  await leader.stop()
+  const rest = nodes.filter((n) => n !== leader && n !== joiner)
+  await untilAny(rest, () => rest.some((n) => n.role === 'leader'), 'a leader after the graceful stop')
+  t.match(leader.stderr, /leadership handed over/, 'the stopping leader handed over')
   for (const n of nodes) await n.stop()
   const heads = new Set<string>()
   for (const n of net.nodes) {
