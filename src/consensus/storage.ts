@@ -71,6 +71,37 @@ export function copyConfState(cs: ConfState): ConfState {
 }
 
 /**
+ * Reads of an in-memory log tail whose element 0 is a dummy holding the index and term of the last
+ * compacted entry. Shared by MemoryStorage and the durable storage, which keeps its tail the same way.
+ */
+export const tail = {
+  firstIndex(entries: readonly Entry[]): number {
+    return (entries[0] as Entry).index + 1
+  },
+
+  lastIndex(entries: readonly Entry[]): number {
+    return (entries[entries.length - 1] as Entry).index
+  },
+
+  term(entries: readonly Entry[], index: number): number {
+    const offset = (entries[0] as Entry).index
+    const last = tail.lastIndex(entries)
+    if (index < offset) throw new StorageCompactedError(`term(${index}): compacted up to ${offset}`)
+    if (index > last) throw new StorageUnavailableError(`term(${index}): last index is ${last}`)
+    return (entries[index - offset] as Entry).term
+  },
+
+  entries(entries: readonly Entry[], lo: number, hi: number, maxBytes: number): Entry[] {
+    const offset = (entries[0] as Entry).index
+    const last = tail.lastIndex(entries)
+    if (lo <= offset) throw new StorageCompactedError(`entries(${lo}): compacted up to ${offset}`)
+    if (hi > last + 1) throw new StorageUnavailableError(`entries(.., ${hi}): last index is ${last}`)
+    assert(lo <= hi, `entries(${lo}, ${hi}): lo > hi`)
+    return limitEntryBytes(entries.slice(lo - offset, hi - offset), maxBytes)
+  }
+}
+
+/**
  * Storage in memory, for tests, the simulation and single-process use. `entries[0]` is a dummy
  * holding the index and term of the last compacted entry, so that `term(firstIndex-1)` answers.
  */
@@ -99,26 +130,19 @@ export class MemoryStorage implements Storage {
   }
 
   firstIndex(): number {
-    return this.#offset() + 1
+    return tail.firstIndex(this.#entries)
   }
 
   lastIndex(): number {
-    return (this.#entries[this.#entries.length - 1] as Entry).index
+    return tail.lastIndex(this.#entries)
   }
 
   term(index: number): number {
-    const offset = this.#offset()
-    if (index < offset) throw new StorageCompactedError(`term(${index}): compacted up to ${offset}`)
-    if (index > this.lastIndex()) throw new StorageUnavailableError(`term(${index}): last index is ${this.lastIndex()}`)
-    return (this.#entries[index - offset] as Entry).term
+    return tail.term(this.#entries, index)
   }
 
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
-    const offset = this.#offset()
-    if (lo <= offset) throw new StorageCompactedError(`entries(${lo}): compacted up to ${offset}`)
-    if (hi > this.lastIndex() + 1) throw new StorageUnavailableError(`entries(.., ${hi}): last index is ${this.lastIndex()}`)
-    assert(lo <= hi, `entries(${lo}, ${hi}): lo > hi`)
-    return limitEntryBytes(this.#entries.slice(lo - offset, hi - offset), maxBytes)
+    return tail.entries(this.#entries, lo, hi, maxBytes)
   }
 
   snapshot(): Snapshot {

@@ -35,14 +35,13 @@ import {
   assert,
   SnapshotOutOfDateError,
   StorageCompactedError,
-  StorageUnavailableError,
   type ConfState,
   type Entry,
   type HardState,
   type Snapshot,
   type Storage
 } from '../consensus/index.js'
-import { assertEntriesOrdered, copyConfState, limitEntryBytes } from '../consensus/index.js'
+import { assertEntriesOrdered, copyConfState, tail } from '../consensus/index.js'
 import { CodecError, decode, encode } from '../crypto/index.js'
 import type { KvOperation, KvStore } from '../ledger/index.js'
 
@@ -287,31 +286,20 @@ export class LevelRaftStorage implements Storage {
     return { hardState: { ...this.#hardState }, confState: copyConfState(this.#snapshot.metadata.confState) }
   }
 
-  #offset(): number {
-    return (this.#entries[0] as Entry).index
-  }
-
   firstIndex(): number {
-    return this.#offset() + 1
+    return tail.firstIndex(this.#entries)
   }
 
   lastIndex(): number {
-    return (this.#entries[this.#entries.length - 1] as Entry).index
+    return tail.lastIndex(this.#entries)
   }
 
   term(index: number): number {
-    const offset = this.#offset()
-    if (index < offset) throw new StorageCompactedError(`term(${index}): compacted up to ${offset}`)
-    if (index > this.lastIndex()) throw new StorageUnavailableError(`term(${index}): last index is ${this.lastIndex()}`)
-    return (this.#entries[index - offset] as Entry).term
+    return tail.term(this.#entries, index)
   }
 
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
-    const offset = this.#offset()
-    if (lo <= offset) throw new StorageCompactedError(`entries(${lo}): compacted up to ${offset}`)
-    if (hi > this.lastIndex() + 1) throw new StorageUnavailableError(`entries(.., ${hi}): last index is ${this.lastIndex()}`)
-    assert(lo <= hi, `entries(${lo}, ${hi}): lo > hi`)
-    return limitEntryBytes(this.#entries.slice(lo - offset, hi - offset), maxBytes)
+    return tail.entries(this.#entries, lo, hi, maxBytes)
   }
 
   snapshot(): Snapshot {
@@ -461,7 +449,7 @@ export class LevelRaftStorage implements Storage {
   }
 
   #planCompact(index: number): WritePlan<void> {
-    const offset = this.#offset()
+    const offset = this.firstIndex() - 1
     if (index <= offset) throw new StorageCompactedError(`compact(${index}): already compacted up to ${offset}`)
     assert(index <= this.#snapshot.metadata.index, `compact(${index}) beyond the snapshot at ${this.#snapshot.metadata.index}`)
     const point = { index, term: this.term(index) }
