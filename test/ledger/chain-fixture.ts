@@ -1,7 +1,7 @@
 /** Building networks, txs and blocks for ledger tests. */
 import { generateKeyPair, Signer, encode, decode } from '../../src/crypto/index.js'
 import { Ledger, sealBlock, signTx, TxFailedError } from '../../src/ledger/index.js'
-import type { Block, KvStore, StateReader, StateWriter, Tx, TxContext, TxExecutor } from '../../src/ledger/index.js'
+import type { Block, StateReader, StateWriter, Tx, TxContext, TxExecutor } from '../../src/ledger/index.js'
 import { createGenesisBlock } from '../../src/node/data-dir.js'
 
 export const genesisTime = 1_700_000_000_000
@@ -84,32 +84,4 @@ export class KvTestContract implements TxExecutor {
 
 export function kvValue(raw: Uint8Array | undefined): string | undefined {
   return raw === undefined ? undefined : decode<{ value: string }>(raw).value
-}
-
-/** A store whose next batch fails, to test that a failed write leaves nothing behind. */
-export class FailingKvStore implements KvStore {
-  failNextBatch = false
-  constructor(readonly inner: KvStore) {}
-  open(): Promise<void> {
-    return this.inner.open()
-  }
-  close(): Promise<void> {
-    return this.inner.close()
-  }
-  get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.inner.get(key)
-  }
-  getMany(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    return this.inner.getMany(keys)
-  }
-  async batch(ops: Parameters<KvStore['batch']>[0], options?: { sync?: boolean }): Promise<void> {
-    if (this.failNextBatch) {
-      this.failNextBatch = false
-      throw new Error('disk full (injected)')
-    }
-    return this.inner.batch(ops, options)
-  }
-  entries(range?: Parameters<KvStore['entries']>[0]): AsyncIterable<[Uint8Array, Uint8Array]> {
-    return this.inner.entries(range)
-  }
 }

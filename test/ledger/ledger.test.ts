@@ -6,7 +6,8 @@ import { decode, encode, generateKeyPair, Signer, toHex } from '../../src/crypto
 import { BlockRejectedError, decodeBlock, decodeTx, Ledger, LevelKvStore, MemoryKvStore, sealBlock, TxRejectedError } from '../../src/ledger/index.js'
 import type { Block, KvStore } from '../../src/ledger/index.js'
 import { CoreContracts } from '../../src/contracts/index.js'
-import { dataTx, FailingKvStore, genesisTime, KvTestContract, kvValue, makeNetwork, nextBlock, tx } from './chain-fixture.js'
+import { FaultyKvStore } from './faulty-kv.js'
+import { dataTx, genesisTime, KvTestContract, kvValue, makeNetwork, nextBlock, tx } from './chain-fixture.js'
 
 const stores: Record<string, (t: Test) => KvStore> = {
   memory: () => new MemoryKvStore(),
@@ -167,12 +168,12 @@ for (const [name, factory] of Object.entries(stores)) {
     })
 
     t.test('a failed write leaves neither block nor state behind', async (t) => {
-      const store = new FailingKvStore(factory(t))
+      const store = new FaultyKvStore(factory(t))
       const { ledger, net } = await started(store)
       const block = nextBlock(ledger, [dataTx(ledger.network!, net.admin, 'w')], net.node)
       const head = ledger.head
-      store.failNextBatch = true
-      await t.rejects(ledger.applyBlock(block), /disk full/)
+      store.failNext = 'before'
+      await t.rejects(ledger.applyBlock(block), /no space left/)
       t.same(ledger.head, head)
       t.equal(await ledger.getBlock(1), undefined)
       t.equal(await ledger.getState('data/w'), undefined)

@@ -6,9 +6,10 @@
  */
 import { join } from 'node:path'
 import t from 'tap'
+import { FaultyKvStore } from '../ledger/faulty-kv.js'
 import { MemoryStorage, RaftInvariantError, SeededRandom, type ConfState, type Entry, type HardState, type Snapshot } from '../../src/consensus/index.js'
 import { encode, toHex } from '../../src/crypto/index.js'
-import { LevelKvStore, MemoryKvStore, type KvOperation, type KvRange, type KvStore } from '../../src/ledger/index.js'
+import { LevelKvStore, MemoryKvStore, type KvOperation } from '../../src/ledger/index.js'
 import { LevelRaftStorage, raftStorageErrorCodes } from '../../src/node/raft-storage.js'
 import { storageSuite } from '../consensus/storage-suite.js'
 
@@ -49,34 +50,6 @@ const rawKey = {
     key.set([0x72, 0x65])
     new DataView(key.buffer).setBigUint64(2, BigInt(index))
     return key
-  }
-}
-
-/** A KvStore whose next batch fails: before writing anything, or after writing it whole (a failed fsync). */
-class FlakyKvStore implements KvStore {
-  failNext: 'before' | 'after' | undefined
-  constructor(readonly inner: KvStore) {}
-  open(): Promise<void> {
-    return this.inner.open()
-  }
-  close(): Promise<void> {
-    return this.inner.close()
-  }
-  get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.inner.get(key)
-  }
-  getMany(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    return this.inner.getMany(keys)
-  }
-  async batch(operations: readonly KvOperation[], options?: { sync?: boolean }): Promise<void> {
-    const mode = this.failNext
-    this.failNext = undefined
-    if (mode === 'before') throw new Error('injected: no space left on device')
-    await this.inner.batch(operations, options)
-    if (mode === 'after') throw new Error('injected: fsync failed')
-  }
-  entries(range?: KvRange): AsyncIterable<[Uint8Array, Uint8Array]> {
-    return this.inner.entries(range)
   }
 }
 
@@ -184,7 +157,7 @@ t.test('a refused write writes nothing and leaves the storage usable', async (t)
 
 t.test('a batch that fails before writing: memory and disk keep the last persisted state', async (t) => {
   const dir = t.testdir()
-  const flaky = new FlakyKvStore(new LevelKvStore(dir))
+  const flaky = new FaultyKvStore(new LevelKvStore(dir))
   let s = await LevelRaftStorage.open(flaky, genesis)
   await s.persist({ entries: range(1, 5, () => 1), hardState: { term: 1, vote: 1, commit: 2 } })
   const good = view(s)
@@ -203,7 +176,7 @@ t.test('a batch that fails before writing: memory and disk keep the last persist
 
 t.test('a batch that fails after writing (fsync failed): the disk holds it whole', async (t) => {
   const dir = t.testdir()
-  const flaky = new FlakyKvStore(new LevelKvStore(dir))
+  const flaky = new FaultyKvStore(new LevelKvStore(dir))
   let s = await LevelRaftStorage.open(flaky, genesis)
   await s.persist({ entries: range(1, 5, () => 1), hardState: { term: 1, vote: 1, commit: 2 } })
   const good = view(s)
