@@ -2,9 +2,11 @@
 import { cryptoErrorCodes } from './crypto/index.js'
 import { consensusErrorCodes } from './consensus/index.js'
 import { p2pErrorCodes } from './p2p/index.js'
+import { provErrorCodes } from './prov/index.js'
 import { raftCodecErrorCodes } from './p2p/raft-codec.js'
 import { txRejectionCodes, blockRejectionCodes, chainVerifyCodes, ledgerErrorCodes } from './ledger/index.js'
 import { contractFailureCodes } from './contracts/index.js'
+import { sandboxErrorCodes } from './contracts/sandbox/index.js'
 import { nodeErrorCodes, raftStorageErrorCodes } from './node/index.js'
 
 export interface ErrorRegistry {
@@ -21,7 +23,9 @@ export const errorRegistries: readonly ErrorRegistry[] = [
   { module: 'ledger: block validation', codes: blockRejectionCodes },
   { module: 'ledger: chain verification', codes: chainVerifyCodes },
   { module: 'ledger: other', codes: ledgerErrorCodes },
+  { module: 'prov', codes: provErrorCodes },
   { module: 'contracts (receipt codes)', codes: contractFailureCodes },
+  { module: 'contracts: sandbox for deployed contracts (receipt codes)', codes: sandboxErrorCodes },
   { module: 'node', codes: nodeErrorCodes },
   { module: 'node: Raft storage', codes: raftStorageErrorCodes }
 ]
