@@ -7,6 +7,7 @@ import { raftCodecErrorCodes } from './p2p/raft-codec.js'
 import { txRejectionCodes, blockRejectionCodes, chainVerifyCodes, ledgerErrorCodes } from './ledger/index.js'
 import { contractFailureCodes } from './contracts/index.js'
 import { sandboxErrorCodes } from './contracts/sandbox/index.js'
+import { aclErrorCodes } from './contracts/acl.js'
 import { nodeErrorCodes, raftStorageErrorCodes } from './node/index.js'
 
 export interface ErrorRegistry {
@@ -26,6 +27,7 @@ export const errorRegistries: readonly ErrorRegistry[] = [
   { module: 'prov', codes: provErrorCodes },
   { module: 'contracts (receipt codes)', codes: contractFailureCodes },
   { module: 'contracts: sandbox for deployed contracts (receipt codes)', codes: sandboxErrorCodes },
+  { module: 'contracts: ACL rules', codes: aclErrorCodes },
   { module: 'node', codes: nodeErrorCodes },
   { module: 'node: Raft storage', codes: raftStorageErrorCodes }
 ]
