@@ -109,23 +109,29 @@ export class Ledger {
   // Recently read or written world state (null: known absent). Updated only after a block is durable,
   // so it never shows what a failed write did not store. Contracts re-read the same keys (signers,
   // orgs) block after block; this saves a LevelDB round trip each time.
-  readonly #stateCache = new Map<string, Uint8Array | null>()
+  // Two generations: when the young one is full it becomes the old one and the oldest is dropped, so
+  // eviction is O(1) (deleting a Map's oldest entries one by one makes V8 skip ever more holes).
+  #stateCache = new Map<string, Uint8Array | null>()
+  #stateCacheOld = new Map<string, Uint8Array | null>()
 
   readonly #verifier: BatchVerifier
+  readonly #stateCacheEntries: number
 
-  private constructor(store: KvStore, executor: TxExecutor, verifier: BatchVerifier) {
+  private constructor(store: KvStore, executor: TxExecutor, verifier: BatchVerifier, stateCacheEntries: number) {
     this.#store = store
     this.#executor = executor
     this.#verifier = verifier
+    this.#stateCacheEntries = stateCacheEntries
   }
 
   /**
    * Opens `store` and reads the head. `verifier` checks tx signatures (default: on this thread; a
-   * WorkerVerifier spreads them over cores).
+   * WorkerVerifier spreads them over cores); `stateCacheEntries` bounds the state read cache
+   * (default stateCacheEntriesMax).
    */
-  static async open(store: KvStore, executor: TxExecutor, options: { verifier?: BatchVerifier } = {}): Promise<Ledger> {
+  static async open(store: KvStore, executor: TxExecutor, options: { verifier?: BatchVerifier; stateCacheEntries?: number } = {}): Promise<Ledger> {
     await store.open()
-    const ledger = new Ledger(store, executor, options.verifier ?? inlineVerifier)
+    const ledger = new Ledger(store, executor, options.verifier ?? inlineVerifier, options.stateCacheEntries ?? stateCacheEntriesMax)
     await ledger.#loadHead()
     return ledger
   }
@@ -358,7 +364,9 @@ export class Ledger {
   }
 
   async getState(key: string): Promise<Uint8Array | undefined> {
-    const cached = this.#stateCache.get(key)
+    // undefined: not cached; null: cached as absent (so not `??`, which would skip a null).
+    let cached = this.#stateCache.get(key)
+    if (cached === undefined) cached = this.#stateCacheOld.get(key)
     if (cached !== undefined) return cached ?? undefined
     const value = await this.#store.get(layout.state(key))
     this.#cacheState(key, value ?? null)
@@ -366,9 +374,9 @@ export class Ledger {
   }
 
   #cacheState(key: string, value: Uint8Array | null): void {
-    if (this.#stateCache.size >= stateCacheEntriesMax && !this.#stateCache.has(key)) {
-      // Evict the oldest entry (Map iterates in insertion order).
-      this.#stateCache.delete(this.#stateCache.keys().next().value!)
+    if (this.#stateCache.size >= this.#stateCacheEntries / 2) {
+      this.#stateCacheOld = this.#stateCache
+      this.#stateCache = new Map()
     }
     this.#stateCache.set(key, value)
   }

@@ -211,6 +211,20 @@ t.test('a LevelDB ledger reopens at its head with everything readable', async (t
   await again.close()
 })
 
+t.test('the state cache never serves a value a later block deleted', async (t) => {
+  const net = makeNetwork()
+  // A cache of 4: two generations of 2, so a deleted key's old value sits in the older generation.
+  const ledger = await Ledger.open(new MemoryKvStore(), new KvTestContract(new CoreContracts()), { stateCacheEntries: 4 })
+  await ledger.applyBlock(net.genesis)
+  const n = ledger.network!
+  await ledger.applyBlock(nextBlock(ledger, [tx(n, net.admin, 'kv.set', { key: 'x', value: '1' }), tx(n, net.admin, 'kv.set', { key: 'a', value: '1' })], net.node))
+  await ledger.applyBlock(nextBlock(ledger, [tx(n, net.admin, 'kv.set', { key: 'y', value: '1' })], net.node))
+  await ledger.applyBlock(nextBlock(ledger, [tx(n, net.admin, 'kv.del', { key: 'a' })], net.node))
+  t.equal(await ledger.getState('kv/a'), undefined)
+  t.equal(kvValue(await ledger.getState('kv/x')), '1')
+  await ledger.close()
+})
+
 t.test('BlockRejectedError and TxRejectedError carry stable names', async (t) => {
   t.equal(new BlockRejectedError('ERR_BLOCK_BAD_HEIGHT', 'x').name, 'BlockRejectedError')
   t.equal(new TxRejectedError('ERR_TX_REPLAY', 'x').name, 'TxRejectedError')
