@@ -25,6 +25,7 @@ import {
 } from './errors.js'
 import type { StateReader, StateWriter, TxExecutor } from './executor.js'
 import type { KvOperation, KvRange, KvStore } from './kv.js'
+import { StateCache } from './state-cache.js'
 import { layout, readHeight, heightBytes } from './layout.js'
 import { badSignature, checkTxExpiry, checkTxNetwork, decodeTx, verifyTxSignatures } from './tx.js'
 import type { Tx } from './tx.js'
@@ -108,20 +109,16 @@ export class Ledger {
   #closed = false
   // Recently read or written world state (null: known absent). Updated only after a block is durable,
   // so it never shows what a failed write did not store. Contracts re-read the same keys (signers,
-  // orgs) block after block; this saves a LevelDB round trip each time.
-  // Two generations: when the young one is full it becomes the old one and the oldest is dropped, so
-  // eviction is O(1) (deleting a Map's oldest entries one by one makes V8 skip ever more holes).
-  #stateCache = new Map<string, Uint8Array | null>()
-  #stateCacheOld = new Map<string, Uint8Array | null>()
+  // orgs) block after block; this saves a LevelDB read each time.
+  readonly #stateCache: StateCache
 
   readonly #verifier: BatchVerifier
-  readonly #stateCacheEntries: number
 
   private constructor(store: KvStore, executor: TxExecutor, verifier: BatchVerifier, stateCacheEntries: number) {
     this.#store = store
     this.#executor = executor
     this.#verifier = verifier
-    this.#stateCacheEntries = stateCacheEntries
+    this.#stateCache = new StateCache(stateCacheEntries)
   }
 
   /**
@@ -254,7 +251,7 @@ export class Ledger {
     )
     const head: ChainHead = Object.freeze({ height, hash: block.hash, time: header.time, stateDigest })
     await this.#store.batch(this.#blockOperations(block, receipts, indexed, writes, head), { sync })
-    for (const [key, value] of writes) this.#cacheState(key, value)
+    for (const [key, value] of writes) this.#stateCache.set(key, value)
     this.#head = head
     if (height === 0) this.#network = block.hash
     return { block, receipts }
@@ -364,21 +361,11 @@ export class Ledger {
   }
 
   async getState(key: string): Promise<Uint8Array | undefined> {
-    // undefined: not cached; null: cached as absent (so not `??`, which would skip a null).
-    let cached = this.#stateCache.get(key)
-    if (cached === undefined) cached = this.#stateCacheOld.get(key)
+    const cached = this.#stateCache.get(key)
     if (cached !== undefined) return cached ?? undefined
     const value = await this.#store.get(layout.state(key))
-    this.#cacheState(key, value ?? null)
+    this.#stateCache.set(key, value ?? null)
     return value
-  }
-
-  #cacheState(key: string, value: Uint8Array | null): void {
-    if (this.#stateCache.size >= this.#stateCacheEntries / 2) {
-      this.#stateCacheOld = this.#stateCache
-      this.#stateCache = new Map()
-    }
-    this.#stateCache.set(key, value)
   }
 
   /** A raw stored record (see layout.ts), for verification. */

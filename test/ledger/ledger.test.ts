@@ -3,6 +3,7 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { join } from 'node:path'
 import { decode, encode, generateKeyPair, Signer, toHex } from '../../src/crypto/index.js'
+import { StateCache } from '../../src/ledger/state-cache.js'
 import { BlockRejectedError, decodeBlock, decodeTx, Ledger, LevelKvStore, MemoryKvStore, sealBlock, TxRejectedError } from '../../src/ledger/index.js'
 import type { Block, KvStore } from '../../src/ledger/index.js'
 import { CoreContracts } from '../../src/contracts/index.js'
@@ -211,18 +212,42 @@ t.test('a LevelDB ledger reopens at its head with everything readable', async (t
   await again.close()
 })
 
-t.test('the state cache never serves a value a later block deleted', async (t) => {
+t.test('a small state cache always agrees with the state (sets and deletes, seeded)', async (t) => {
   const net = makeNetwork()
-  // A cache of 4: two generations of 2, so a deleted key's old value sits in the older generation.
   const ledger = await Ledger.open(new MemoryKvStore(), new KvTestContract(new CoreContracts()), { stateCacheEntries: 4 })
   await ledger.applyBlock(net.genesis)
   const n = ledger.network!
-  await ledger.applyBlock(nextBlock(ledger, [tx(n, net.admin, 'kv.set', { key: 'x', value: '1' }), tx(n, net.admin, 'kv.set', { key: 'a', value: '1' })], net.node))
-  await ledger.applyBlock(nextBlock(ledger, [tx(n, net.admin, 'kv.set', { key: 'y', value: '1' })], net.node))
-  await ledger.applyBlock(nextBlock(ledger, [tx(n, net.admin, 'kv.del', { key: 'a' })], net.node))
-  t.equal(await ledger.getState('kv/a'), undefined)
-  t.equal(kvValue(await ledger.getState('kv/x')), '1')
+  const expected = new Map<string, string>()
+  let seed = 0x5eed
+  const next = (k: number): number => {
+    seed = (seed * 1103515245 + 12345) >>> 0
+    return seed % k
+  }
+  let wrong = 0
+  for (let round = 0; round < 80; round++) {
+    const key = `k${next(5)}`
+    const set = next(3) > 0
+    await ledger.applyBlock(nextBlock(ledger, [set ? tx(n, net.admin, 'kv.set', { key, value: `v${round}` }) : tx(n, net.admin, 'kv.del', { key })], net.node))
+    if (set) expected.set(key, `v${round}`)
+    else expected.delete(key)
+    for (let k = 0; k < 5; k++) if (kvValue(await ledger.getState(`kv/k${k}`)) !== expected.get(`k${k}`)) wrong++
+  }
+  t.equal(wrong, 0, 'every read matched the state (seed 0x5eed)')
   await ledger.close()
+})
+
+t.test('the state cache: a known absence hides an older value; bounded by generations', async (t) => {
+  const cache = new StateCache(4)
+  const v = (s: string): Uint8Array => new TextEncoder().encode(s)
+  cache.set('x', v('1'))
+  cache.set('a', v('1'))
+  cache.set('y', v('1')) // young was full: {x, a} becomes old
+  cache.set('a', null) // deleted since
+  t.equal(cache.get('a'), null, 'the deletion wins over the older generation')
+  t.same(cache.get('x'), v('1'))
+  cache.set('z', v('2')) // young {y, a} becomes old; {x} is dropped
+  t.equal(cache.get('x'), undefined)
+  t.same(cache.get('y'), v('1'))
 })
 
 t.test('BlockRejectedError and TxRejectedError carry stable names', async (t) => {
