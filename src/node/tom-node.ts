@@ -110,8 +110,19 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
     this.#proposer.driver.on('confChange', (_cc, cs) => this.emit('membership', cs))
     cluster.serve((tx) => this.#proposer.submit(tx))
     this.on('nodes', () => {
-      cluster.refresh().catch((err: Error) => this.#logger.error({ err }, 'refreshing the node list failed'))
+      this.#onNodesChanged(cluster).catch((err: Error) => this.#logger.error({ err }, 'refreshing the node list failed'))
     })
+  }
+
+  /** A node tx committed: refresh peers; a node that was removed stops (it may no longer take part). */
+  async #onNodesChanged(cluster: Cluster): Promise<void> {
+    await cluster.refresh()
+    const ledger = this.#ledger
+    const listed = (await listNodes({ get: (key) => ledger.getState(key) })).some((n) => bytesEqual(n.publicKey, this.publicKey))
+    if (!listed && this.#state === 'running') {
+      this.#logger.warn('this node was removed from the network (node.remove); stopping')
+      this.emit('fatal', new NodeError('ERR_NODE_NOT_MEMBER', 'this node was removed from the network (node.remove)'))
+    }
   }
 
   /**

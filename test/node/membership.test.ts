@@ -53,6 +53,9 @@ t.test('a node joins as learner, is promoted to voter, and leaves', { skip: buil
   await leader.until(() => leader.done.includes('remove-node ok'), 'node.remove to commit')
   await leader.until(() => !leader.confs.at(-1)!.split('|').some((part) => part.split(',').includes('4')), 'node 4 to leave the Raft group')
   t.pass(`membership history on the leader: ${leader.confs.join(' ; ')}`)
+  const left = await joiner.exited
+  t.equal(left.code, 3, 'the removed node stopped by itself')
+  t.match(joiner.stderr, /removed from the network/)
 
   // A leader stopped gracefully hands leadership over instead of leaving the others to time out.
   await leader.stop()
