@@ -203,7 +203,17 @@ export class RaftProposer {
       }
     })
     while (this.driver.applied < index) {
-      await new Promise<void>((resolve) => this.driver.once('applied', () => resolve()))
+      if (!this.#running) throw new NodeError('ERR_NODE_STOPPED', 'the node stopped before the read could be served')
+      // Bounded waits, so that a node stopping meanwhile is noticed.
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer)
+          this.driver.off('applied', done)
+          resolve()
+        }
+        const timer = setTimeout(done, readConfirmMs)
+        this.driver.on('applied', done)
+      })
     }
   }
 
