@@ -15,6 +15,8 @@ export interface LocalNetworkOptions {
   readonly nodes: number
   /** Node K listens on basePort + K - 1. Default 7401. */
   readonly basePort?: number
+  /** Node K's IPv4 address, hosts[K - 1]. Default 127.0.0.1 for all (tests use network namespaces). */
+  readonly hosts?: readonly string[]
   readonly networkName?: string
   readonly orgName?: string
 }
@@ -44,7 +46,7 @@ export async function initLocalNetwork(options: LocalNetworkOptions): Promise<Lo
   const founders = Array.from({ length: count }, (_, i) => ({
     keys: generateKeyPair(),
     name: `node${i + 1}`,
-    addrs: [`/ip4/127.0.0.1/tcp/${basePort + i}`]
+    addrs: [`/ip4/${options.hosts?.[i] ?? '127.0.0.1'}/tcp/${basePort + i}`]
   }))
   const genesis = createGenesisBlock({ networkName: options.networkName ?? 'tom', orgName: options.orgName ?? 'org1', admin, nodes: founders })
   const adminKeyPath = join(dir, 'admin.key')

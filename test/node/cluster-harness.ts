@@ -24,8 +24,10 @@ export class NodeProcess {
   readonly exited: Promise<{ code: number | null; signal: string | null }>
   #waiters: { check: () => boolean; resolve: () => void }[] = []
 
-  constructor(readonly name: string, dir: string, adminKeyPath: string) {
-    this.child = spawn(process.execPath, [fixture, dir, adminKeyPath], { stdio: ['pipe', 'pipe', 'pipe'] })
+  /** With `netns`, the process runs in that network namespace (`ip netns exec`, which execs node itself). */
+  constructor(readonly name: string, dir: string, adminKeyPath: string, netns?: string) {
+    const command = netns === undefined ? [process.execPath, fixture, dir, adminKeyPath] : ['ip', 'netns', 'exec', netns, process.execPath, fixture, dir, adminKeyPath]
+    this.child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] })
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()))
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })))
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
