@@ -5,13 +5,10 @@
  * common shorter forms (omitted trailing arguments, bare numbers), not the whole grammar:
  * no `default` namespace and no extensibility points.
  */
+import { escapeString, readQuotedString } from './quoted-string.js'
 import { ProvFormatError } from './errors.js'
 import { isElement, literalTypes, normaliseDocument, relationArgument, relationKinds, relationSpecs, toLiteral } from './model.js'
 import type { Attribute, Bundle, Literal, LiteralType, ProvDocument, ProvRecord, RelationKind } from './model.js'
-
-function escapeString(s: string): string {
-  return s.replace(/[\\"\n\r\t]/g, (c) => ({ '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c]!)
-}
 
 function literalToProvN(l: Literal): string {
   switch (l.type) {
@@ -91,24 +88,8 @@ function tokenise(text: string): Token[] {
       tokens.push({ t: 'punct', v: c })
       i++
     } else if (c === '"') {
-      let v = ''
-      i++
-      for (;;) {
-        if (i >= text.length) fail('unterminated string')
-        const d = text[i]!
-        if (d === '"') break
-        if (d === '\\') {
-          const e = text[i + 1]
-          const map: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\', '"': '"' }
-          if (e === undefined || map[e] === undefined) fail('bad escape in a string')
-          v += map[e]
-          i += 2
-        } else {
-          v += d
-          i++
-        }
-      }
-      i++
+      const { value: v, end } = readQuotedString(text, i, fail)
+      i = end
       tokens.push({ t: 'string', v })
       const lang = /^@([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*)/.exec(text.slice(i, i + 64))
       if (lang !== null) {

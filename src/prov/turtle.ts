@@ -13,6 +13,7 @@
  * The reader takes what the writer emits (a round trip), reading the qualified forms and ignoring
  * the unqualified triples that duplicate them; not arbitrary RDF.
  */
+import { escapeString, readQuotedString } from './quoted-string.js'
 import { ProvFormatError } from './errors.js'
 import { isElement, literalTypes, normaliseDocument, predefinedPrefixes, relationArgument, relationKinds, splitQualifiedName, toLiteral } from './model.js'
 import type { Attribute, Bundle, ElementKind, Literal, LiteralType, ProvDocument, ProvRecord, RelationKind } from './model.js'
@@ -61,10 +62,6 @@ const turtlePrefixes: Readonly<Record<string, string>> = {
 function name(q: string): string {
   const { prefix, local } = splitQualifiedName(q)
   return `${prefix}:${local.replace(/\//g, '\\/')}`
-}
-
-function escapeString(s: string): string {
-  return s.replace(/[\\"\n\r\t]/g, (c) => ({ '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c]!)
 }
 
 function literalToTurtle(l: Literal): string {
@@ -176,24 +173,8 @@ function tokenise(text: string): Token[] {
       tokens.push({ t: 'iri', v: text.slice(i + 1, end) })
       i = end + 1
     } else if (c === '"') {
-      let v = ''
-      i++
-      for (;;) {
-        if (i >= text.length) fail('unterminated string')
-        const d = text[i]!
-        if (d === '"') break
-        if (d === '\\') {
-          const map: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\', '"': '"' }
-          const e = text[i + 1]
-          if (e === undefined || map[e] === undefined) fail('bad escape in a string')
-          v += map[e]
-          i += 2
-        } else {
-          v += d
-          i++
-        }
-      }
-      i++
+      const { value: v, end } = readQuotedString(text, i, fail)
+      i = end
       tokens.push({ t: 'string', v })
     } else if (c === '@') {
       const m = /^@([A-Za-z]+(?:-[A-Za-z0-9]+)*)/.exec(text.slice(i, i + 64)) ?? fail('bad @ token')
