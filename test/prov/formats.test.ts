@@ -1,6 +1,7 @@
 /** PROV-JSON against the W3C schema, and parse(serialise(doc)) = doc for PROV-JSON, PROV-N and Turtle. */
 import t from 'tap'
 import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import AjvModule from 'ajv-draft-04'
 import { fromProvJson, fromProvN, fromTurtle, toProvJson, toProvJsonObject, toProvN, toTurtle, provDocument, literal } from '../../src/prov/index.js'
 import type { ProvDocument } from '../../src/prov/index.js'
@@ -11,7 +12,7 @@ import { randomDocument } from './random-documents.js'
 const Ajv = AjvModule.default
 
 /** The published schema, as published, and a copy that also accepts the correct `wasEndedBy` (see the README). */
-const published = JSON.parse(readFileSync('/work/shared/prov/prov-json.schema.json', 'utf8')) as Record<string, any>
+const published = JSON.parse(readFileSync(fileURLToPath(new URL('../fixtures/prov/prov-json.schema.json', import.meta.url)), 'utf8')) as Record<string, any>
 const patched = structuredClone(published)
 patched.properties.wasEndedBy = patched.properties.wasEndedby
 patched.definitions.bundle.properties.wasEndedBy = patched.definitions.bundle.properties.wasEndedby
