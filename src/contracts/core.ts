@@ -17,7 +17,9 @@ import { encode, decode, fromHex, toHex, publicKeyBytes, hashBytes } from '../cr
 import { TxFailedError } from '../ledger/index.js'
 import type { StateReader, StateWriter, Tx, TxContext, TxExecutor } from '../ledger/index.js'
 import { asPayload, bytesField, listField, nameField, onlyFields, optionalCountField } from './payload.js'
-import type { Payload } from './payload.js'
+import type { Processor } from './processor.js'
+import { provIds } from './prov-ids.js'
+import { isQualifiedName, literal } from '../prov/index.js'
 
 export interface Identity {
   readonly kind: 'admin' | 'node'
@@ -30,7 +32,6 @@ interface Org {
   readonly admins: Uint8Array[]
 }
 
-type Processor = (tx: Tx, payload: Payload, state: StateWriter, context: TxContext) => Promise<void>
 
 /** Most admins an organisation lists; most parents a data item names. */
 export const orgAdminsMax = 16
@@ -77,6 +78,12 @@ async function requireIdentity(state: StateReader, key: Uint8Array): Promise<Ide
   return identity
 }
 
+/** Names that become part of a PROV id (tom:data/<id>, tom:org/<name>) must fit a qualified name. */
+function provSafe(field: string, value: string): string {
+  if (!isQualifiedName(`tom:x/${value}`)) throw new TxFailedError('ERR_TX_INVALID_PAYLOAD', `${field} may use letters, digits and . _ - / only (it names a PROV id)`)
+  return value
+}
+
 function genesisOnly(context: TxContext, type: string): void {
   if (context.height !== 0) throw new TxFailedError('ERR_GENESIS_ONLY', `${type} is only valid in the genesis block`)
 }
@@ -92,7 +99,7 @@ const networkCreate: Processor = async (tx, p, state, context) => {
 const orgCreate: Processor = async (tx, p, state, context) => {
   genesisOnly(context, tx.type)
   onlyFields(p, ['name', 'admins'])
-  const name = nameField(p, 'name', 64)
+  const name = provSafe('name', nameField(p, 'name', 64))
   const admins = listField(p, 'admins', orgAdminsMax, (v, i) => {
     if (!(v instanceof Uint8Array) || v.length !== publicKeyBytes) throw new TxFailedError('ERR_TX_INVALID_PAYLOAD', `admins[${i}] must be a 32-byte public key`)
     return v
@@ -104,6 +111,11 @@ const orgCreate: Processor = async (tx, p, state, context) => {
     state.put(stateKeys.identity(admin), encode({ kind: 'admin', org: name }))
   }
   state.put(stateKeys.org(name), encode({ name, admins }))
+  const org = provIds.org(name)
+  state.prov.add({ kind: 'agent', id: org, attributes: [{ name: 'prov:type', value: literal.qualifiedName('tom:Organisation') }] })
+  for (const admin of admins) {
+    state.prov.add({ kind: 'agent', id: provIds.key(admin), attributes: [] }, { kind: 'actedOnBehalfOf', delegate: provIds.key(admin), responsible: org, activity: provIds.tx(tx), attributes: [] })
+  }
 }
 
 const nodeAdd: Processor = async (tx, p, state, context) => {
@@ -128,6 +140,13 @@ const nodeAdd: Processor = async (tx, p, state, context) => {
   state.put(stateKeys.nodes, encode([...nodes, toHex(key)]))
   state.put(stateKeys.identity(key), encode({ kind: 'node', org: orgName, name }))
   state.put(stateKeys.node(key), encode({ org: orgName, name, height: context.height, raftId, addrs }))
+  const node = provIds.node(key)
+  state.prov.add(
+    { kind: 'entity', id: node, attributes: [{ name: 'prov:type', value: literal.qualifiedName('tom:Node') }, { name: 'prov:label', value: literal.string(name) }] },
+    { kind: 'agent', id: node, attributes: [] },
+    { kind: 'wasGeneratedBy', entity: node, activity: provIds.tx(tx), attributes: [] },
+    { kind: 'wasAttributedTo', entity: node, agent: provIds.org(orgName), attributes: [] }
+  )
 }
 
 const nodeRemove: Processor = async (tx, p, state) => {
@@ -142,6 +161,7 @@ const nodeRemove: Processor = async (tx, p, state) => {
   state.put(stateKeys.nodes, encode(nodes))
   state.delete(stateKeys.node(key))
   state.delete(stateKeys.identity(key))
+  state.prov.add({ kind: 'wasInvalidatedBy', entity: provIds.node(key), activity: provIds.tx(tx), attributes: [] })
 }
 
 /** Every node the state lists, with its public key. */
@@ -159,7 +179,7 @@ export async function listNodes(state: StateReader): Promise<(NodeRecord & { pub
 const dataAdd: Processor = async (tx, p, state, context) => {
   onlyFields(p, ['id', 'hash', 'size', 'derivedFrom'])
   await requireIdentity(state, tx.signer)
-  const id = nameField(p, 'id', 256)
+  const id = provSafe('id', nameField(p, 'id', 256))
   const hash = bytesField(p, 'hash', hashBytes)
   const size = optionalCountField(p, 'size')
   const derivedFrom = listField(p, 'derivedFrom', derivedFromMax, (v, i) => nameField({ [`derivedFrom[${i}]`]: v }, `derivedFrom[${i}]`, 256), true)
@@ -170,6 +190,21 @@ const dataAdd: Processor = async (tx, p, state, context) => {
   const record: Record<string, unknown> = { hash, owner: tx.signer, height: context.height, derivedFrom }
   if (size !== undefined) record.size = size
   state.put(stateKeys.data(id), encode(record))
+  const entity = provIds.data(id)
+  const activity = provIds.tx(tx)
+  const attributes = [{ name: 'tom:hash', value: literal.string(toHex(hash)) }]
+  if (size !== undefined) attributes.push({ name: 'tom:size', value: literal.long(size) })
+  state.prov.add(
+    { kind: 'entity', id: entity, attributes },
+    { kind: 'wasGeneratedBy', entity, activity, attributes: [] },
+    { kind: 'wasAttributedTo', entity, agent: provIds.key(tx.signer), attributes: [] }
+  )
+  for (const parent of derivedFrom) {
+    state.prov.add(
+      { kind: 'used', activity, entity: provIds.data(parent), attributes: [] },
+      { kind: 'wasDerivedFrom', generatedEntity: entity, usedEntity: provIds.data(parent), activity, attributes: [] }
+    )
+  }
 }
 
 const processors: ReadonlyMap<string, Processor> = new Map([
@@ -182,6 +217,7 @@ const processors: ReadonlyMap<string, Processor> = new Map([
 
 /** The TxExecutor of the built-in contracts. */
 export class CoreContracts implements TxExecutor {
+
   async execute(tx: Tx, state: StateWriter, context: TxContext): Promise<void> {
     const processor = processors.get(tx.type)
     if (processor === undefined) throw new TxFailedError('ERR_TX_UNKNOWN_TYPE', `no contract handles ${tx.type}`)

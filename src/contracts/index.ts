@@ -1,3 +1,5 @@
 /** Contracts: what each tx type does to the world state. */
 export * from './core.js'
 export * from './errors.js'
+export * from './prov-ids.js'
+export * from './processor.js'

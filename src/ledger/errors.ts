@@ -49,7 +49,9 @@ export const ledgerErrorCodes = {
   ERR_STATE_BAD_KEY: 'a contract wrote a state key that is empty, too long or holds NUL',
   ERR_STATE_BAD_VALUE: 'a contract wrote a state value that is not bytes or is larger than stateValueBytesMax',
   ERR_LEDGER_CORRUPT: 'a stored record breaks an invariant (disk corruption or a bug); the node stops',
-  ERR_LEDGER_STATE: 'the ledger was used out of order (closed, no genesis yet, or two blocks applied at once)'
+  ERR_LEDGER_STATE: 'the ledger was used out of order (closed, no genesis yet, or two blocks applied at once)',
+  ERR_PROV_TOO_MANY_RECORDS: 'a contract asserted more PROV records for one tx than txProvRecordsMax',
+  ERR_PROV_RESERVED_ID: 'a contract declared a tom:tx/ id: tx activities are named by the ledger alone'
 } as const
 
 /** Why a block was refused. A correct proposer never produces one of these. */

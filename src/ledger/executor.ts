@@ -3,6 +3,7 @@
  * orders, stores and digests; a TxExecutor (src/contracts) decides what a tx does to the world state.
  */
 import type { Tx } from './tx.js'
+import type { ProvSink } from './provenance.js'
 
 export interface StateReader {
   get(key: string): Promise<Uint8Array | undefined>
@@ -12,6 +13,12 @@ export interface StateReader {
 export interface StateWriter extends StateReader {
   put(key: string, value: Uint8Array): void
   delete(key: string): void
+  /**
+   * The PROV records of what the tx did (beyond its own activity and its signer's association, which
+   * the ledger records for every tx). Checked against PROV-CONSTRAINTS when the contract returns; a
+   * violation fails the tx. See provenance.ts.
+   */
+  readonly prov: ProvSink
 }
 
 export interface TxContext {

@@ -8,6 +8,7 @@
  *   T tx id             -> [height, index] of the tx's first inclusion
  *   S key               -> current value of a world-state key
  *   V key 0x00 height   -> 0x01 value | 0x00 (deleted): the value the key took at that height
+ *   P key               -> a provenance index record (see provenance.ts)
  *   M "head"            -> { height, hash, time, stateDigest } of the last applied block
  *   M "network"         -> the network id (genesis block hash)
  */
@@ -22,6 +23,7 @@ export const prefix = {
   tx: 0x54, // T
   state: 0x53, // S
   version: 0x56, // V
+  prov: 0x50, // P
   meta: 0x4d // M
 } as const
 
@@ -43,6 +45,7 @@ export const layout = {
   state: (key: string): Uint8Array => concatBytes(Uint8Array.of(prefix.state), enc.encode(key)),
   version: (key: string, height: number): Uint8Array =>
     concatBytes(Uint8Array.of(prefix.version), enc.encode(key), Uint8Array.of(0), heightBytes(height)),
+  prov: (key: string): Uint8Array => concatBytes(Uint8Array.of(prefix.prov), enc.encode(key)),
   head: concatBytes(Uint8Array.of(prefix.meta), enc.encode('head')),
   network: concatBytes(Uint8Array.of(prefix.meta), enc.encode('network'))
 }

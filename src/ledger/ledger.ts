@@ -9,7 +9,7 @@
  * it computed the same state. It commits to the state's history rather than being a Merkle tree of the
  * current state (no per-key proofs yet), which keeps it O(writes) per block.
  */
-import { encode, decode, bytesEqual, merkleRoot, sha256, toHex, hashBytes } from '../crypto/index.js'
+import { encode, decode, bytesEqual, concatBytes, fromHex, merkleRoot, sha256, toHex, hashBytes } from '../crypto/index.js'
 import { inlineVerifier } from '../crypto/index.js'
 import type { BatchVerifier, CborValue } from '../crypto/index.js'
 import { decodeBlock, verifyBlockSignature, zeroHash } from './block.js'
@@ -24,6 +24,9 @@ import {
   txExecutionErrorCode
 } from './errors.js'
 import type { StateReader, StateWriter, TxExecutor } from './executor.js'
+import { indexTxProvenance } from './provenance.js'
+import type { ProvSink } from './provenance.js'
+import type { ProvRecord } from '../prov/index.js'
 import type { KvOperation, KvRange, KvStore } from './kv.js'
 import { StateCache } from './state-cache.js'
 import { layout, readHeight, heightBytes } from './layout.js'
@@ -57,6 +60,7 @@ export interface TxRecord {
 export const emptyStateDigest: Uint8Array = new Uint8Array(hashBytes)
 
 const utf8 = new TextEncoder()
+const utf8Decoder = new TextDecoder()
 
 export function checkStateKey(key: string): void {
   if (typeof key !== 'string' || key.length === 0 || key.includes('\u0000') || utf8.encode(key).length > stateKeyBytesMax) {
@@ -67,7 +71,14 @@ export function checkStateKey(key: string): void {
 /** Writes of one block, then of one tx on top of them. */
 class BlockState implements StateReader {
   readonly writes = new Map<string, Uint8Array | null>()
+  readonly provWrites = new Map<string, Uint8Array>()
+  /** Ids (hex) of the block's txs that committed so far. */
+  readonly committedTxs = new Set<string>()
   constructor(readonly ledger: Ledger) {}
+
+  async getProv(key: string): Promise<Uint8Array | undefined> {
+    return this.provWrites.get(key) ?? this.ledger.getProvRecord(key)
+  }
 
   async get(key: string): Promise<Uint8Array | undefined> {
     const w = this.writes.get(key)
@@ -78,6 +89,8 @@ class BlockState implements StateReader {
 
 class TxState implements StateWriter {
   readonly writes = new Map<string, Uint8Array | null>()
+  readonly provRecords: ProvRecord[] = []
+  readonly prov: ProvSink = { add: (...records) => void this.provRecords.push(...records) }
   constructor(readonly parent: BlockState) {}
 
   async get(key: string): Promise<Uint8Array | undefined> {
@@ -250,7 +263,9 @@ export class Ledger {
       ] as CborValue)
     )
     const head: ChainHead = Object.freeze({ height, hash: block.hash, time: header.time, stateDigest })
-    await this.#store.batch(this.#blockOperations(block, receipts, indexed, writes, head), { sync })
+    const ops = this.#blockOperations(block, receipts, indexed, writes, head)
+    for (const [key, value] of state.provWrites) ops.push({ type: 'put', key: layout.prov(key), value })
+    await this.#store.batch(ops, { sync })
     for (const [key, value] of writes) this.#stateCache.set(key, value)
     this.#head = head
     if (height === 0) this.#network = block.hash
@@ -285,13 +300,21 @@ export class Ledger {
     }
     if (replay) return { ok: false, code: 'ERR_TX_REPLAY', message: `tx ${toHex(tx.id)} is already committed` }
     const txState = new TxState(blockState)
+    const provWrites = new Map<string, Uint8Array>()
     try {
       await this.#executor.execute(tx, txState, context)
+      const view = {
+        get: (key: string) => blockState.getProv(key),
+        txCommitted: (idHex: string) => this.#txCommitted(idHex, blockState)
+      }
+      await indexTxProvenance(tx, txState.provRecords, context, view, (key, value) => provWrites.set(key, value))
     } catch (err) {
       if (err instanceof TxFailedError) return { ok: false, code: err.code, message: err.message }
       return { ok: false, code: txExecutionErrorCode, message: err instanceof Error ? err.message : String(err) }
     }
     for (const [k, v] of txState.writes) blockState.writes.set(k, v)
+    for (const [k, v] of provWrites) blockState.provWrites.set(k, v)
+    blockState.committedTxs.add(toHex(tx.id))
     return { ok: true }
   }
 
@@ -366,6 +389,28 @@ export class Ledger {
     const value = await this.#store.get(layout.state(key))
     this.#stateCache.set(key, value ?? null)
     return value
+  }
+
+  /** Whether tx `idHex` committed (ok receipt) before the tx now executing. */
+  async #txCommitted(idHex: string, blockState: BlockState): Promise<boolean> {
+    if (blockState.committedTxs.has(idHex)) return true
+    const record = await this.getTx(fromHex(idHex))
+    return record !== undefined && record.receipt.ok
+  }
+
+  /** A provenance index record (see provenance.ts). */
+  async getProvRecord(key: string): Promise<Uint8Array | undefined> {
+    return this.#store.get(layout.prov(key))
+  }
+
+  /** Provenance index records whose key starts with `prefix`, in key order, at most `limit`. */
+  async scanProv(prefix: string, limit: number): Promise<[string, Uint8Array][]> {
+    const gte = layout.prov(prefix)
+    // UTF-8 never holds 0xff, so this bounds every key that extends the prefix.
+    const lt = concatBytes(gte, Uint8Array.of(0xff))
+    const out: [string, Uint8Array][] = []
+    for await (const [key, value] of this.#store.entries({ gte, lt, limit })) out.push([utf8Decoder.decode(key.subarray(1)), value])
+    return out
   }
 
   /** A raw stored record (see layout.ts), for verification. */

@@ -117,6 +117,7 @@ const codeOfPrefix: Record<number, ChainVerifyCode> = {
   [prefix.receipts]: 'ERR_CHAIN_RECEIPT_MISMATCH',
   [prefix.state]: 'ERR_CHAIN_STATE_MISMATCH',
   [prefix.version]: 'ERR_CHAIN_STATE_MISMATCH',
+  [prefix.prov]: 'ERR_CHAIN_INDEX_MISMATCH',
   [prefix.meta]: 'ERR_CHAIN_HEAD_MISMATCH'
 }
 

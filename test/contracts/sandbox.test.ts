@@ -9,6 +9,7 @@ import {
 } from '../../src/contracts/sandbox/index.js'
 import type { ContractBlock, ContractOutcome, ContractSandboxOptions, ContractTx } from '../../src/contracts/sandbox/index.js'
 import type { StateWriter } from '../../src/ledger/index.js'
+import type { ProvRecord } from '../../src/prov/index.js'
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
@@ -16,6 +17,8 @@ const dec = new TextDecoder()
 /** A Map-backed StateWriter that counts its reads. */
 class MemoryState implements StateWriter {
   readonly map = new Map<string, Uint8Array>()
+  readonly provRecords: ProvRecord[] = []
+  readonly prov = { add: (...records: ProvRecord[]): void => void this.provRecords.push(...records) }
   gets = 0
   constructor (entries: Record<string, string> = {}) {
     for (const [k, v] of Object.entries(entries)) this.map.set(k, enc.encode(v))

@@ -1,0 +1,206 @@
+/**
+ * Provenance of every committed tx, kept by the ledger at apply time.
+ *
+ * Each committed tx is a PROV activity `tom:tx/<id>` (typed by its tx type, at the block time),
+ * associated with its signer, the agent `tom:key/<hex>`. Those three records are implied by the tx
+ * itself and never stored: the ledger answers for them from the tx index, and exports spell them out.
+ * A contract adds what the tx generated, used, derived, attributed, invalidated (StateWriter.prov).
+ * Before the tx commits its records are checked against PROV-CONSTRAINTS (src/prov) over the index
+ * below, so a violation fails the tx like any contract error, and nothing of it is kept.
+ *
+ * The index lives in its own keyspace (layout.prov): written in the block's batch, all or nothing
+ * per tx, without per-height history and outside the state digest. It follows deterministically from
+ * the chain (receipts, which are in the digest, say which txs committed), and `verify` re-derives and
+ * compares every record of it.
+ *
+ * Index keys (strings; values CBOR unless said):
+ *   k/<id>                          [kind]        what the id was declared as (not tom:tx/, tom:key/ agents)
+ *   g/<id>, i/<id>, u/<id>          ProvEvent     generation, invalidation, first use of an entity
+ *   b/<from>\x01<relation>\x01<pos> edge          for backward lineage (from = the relation's first argument)
+ *   f/<to>\x01<relation>\x01<pos>   edge          for forward lineage (to = its second argument)
+ *   a/<agent>\x01<pos>              tx id (raw)   every tx an agent (tom:key/<hex>) signed
+ *   t/<pos>                         [record]      the contract's records of the tx (exports; a block is a bundle)
+ * <pos> is the height (12 digits), then the tx's index in its block (6), then for edges the record's
+ * number in the tx (4): lexical order is chain order.
+ */
+import { decode, encode, toHex } from '../crypto/index.js'
+import { checkDocument, checkProvRecords, isElement, lineageEdges, normaliseRecord, ProvConstraintError, ProvFormatError, tomNamespace } from '../prov/index.js'
+import type { LineageDirection, LineageEdge, ProvEvent, ProvIndex, ProvPosition, ProvRecord, QualifiedName, RecordKind, RelationKind } from '../prov/index.js'
+import { TxFailedError } from './errors.js'
+import type { Tx } from './tx.js'
+
+/** Most PROV records one tx may assert. */
+export const txProvRecordsMax = 256
+
+/** Where contracts put the PROV records of the tx they run. */
+export interface ProvSink {
+  add(...records: ProvRecord[]): void
+}
+
+const sep = '\u0001'
+const txPrefix = 'tom:tx/'
+const keyPrefix = 'tom:key/'
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0')
+}
+
+/** `<height>.<index>`: a tx's place in the chain, as index keys spell it. */
+export function txPosition(at: ProvPosition): string {
+  return `${pad(at.height, 12)}.${pad(at.index, 6)}`
+}
+
+export function parseTxPosition(pos: string): ProvPosition {
+  const [height, index] = pos.split('.')
+  return { height: Number(height), index: Number(index) }
+}
+
+export const provKeys = {
+  kind: (id: QualifiedName): string => `k/${id}`,
+  generation: (id: QualifiedName): string => `g/${id}`,
+  invalidation: (id: QualifiedName): string => `i/${id}`,
+  firstUse: (id: QualifiedName): string => `u/${id}`,
+  /** Prefix of the edges of one relation at one node; with relation undefined, of every relation there. */
+  edgePrefix: (direction: LineageDirection, node: QualifiedName, relation?: RelationKind): string =>
+    `${direction === 'backward' ? 'b' : 'f'}/${node}${sep}${relation === undefined ? '' : relation + sep}`,
+  edge: (direction: LineageDirection, node: QualifiedName, relation: RelationKind, at: ProvPosition, n: number): string =>
+    `${provKeys.edgePrefix(direction, node, relation)}${txPosition(at)}.${pad(n, 4)}`,
+  agentPrefix: (agent: QualifiedName): string => `a/${agent}${sep}`,
+  agentTx: (agent: QualifiedName, at: ProvPosition): string => `${provKeys.agentPrefix(agent)}${txPosition(at)}`,
+  txRecords: (at: ProvPosition): string => `t/${txPosition(at)}`,
+  txRecordsOfBlock: (height: number): string => `t/${pad(height, 12)}.`
+}
+
+/** The position at the end of an index key that ends with `<pos>` (edges and agent keys). */
+export function positionOfKey(key: string): ProvPosition {
+  const tail = key.slice(key.lastIndexOf(sep) + 1)
+  return parseTxPosition(tail)
+}
+
+/** The PROV ids the ledger itself gives. */
+export const ledgerProvIds = {
+  tx: (txId: Uint8Array): QualifiedName => `${txPrefix}${toHex(txId)}`,
+  key: (publicKey: Uint8Array): QualifiedName => `${keyPrefix}${toHex(publicKey)}`,
+  block: (height: number): QualifiedName => `tom:block/${height}`
+}
+
+/** The tx id a `tom:tx/<hex>` name stands for, or undefined. */
+export function txIdOfActivity(id: QualifiedName): string | undefined {
+  if (!id.startsWith(txPrefix)) return undefined
+  const hex = id.slice(txPrefix.length)
+  return /^[0-9a-f]{64}$/.test(hex) ? hex : undefined
+}
+
+/** True for `tom:key/<64 hex>`: every signing key is an agent, declared or not. */
+export function isKeyAgent(id: QualifiedName): boolean {
+  return id.startsWith(keyPrefix) && /^[0-9a-f]{64}$/.test(id.slice(keyPrefix.length))
+}
+
+/** What the indexer reads: the index as the tx sees it, and whether a tx committed before it. */
+export interface ProvIndexView {
+  get(key: string): Promise<Uint8Array | undefined>
+  /** Whether the tx with this id (hex) committed (ok receipt) before the current one. */
+  txCommitted(idHex: string): Promise<boolean>
+}
+
+async function readCbor<T>(view: ProvIndexView, key: string): Promise<T | undefined> {
+  const raw = await view.get(key)
+  return raw === undefined ? undefined : decode<T>(raw)
+}
+
+/** The constraint index over the stored records, with the ledger's implied activities and agents. */
+class StoredProvIndex implements ProvIndex {
+  constructor(
+    readonly view: ProvIndexView,
+    readonly ownActivity: QualifiedName
+  ) {}
+
+  async kindsOf(id: QualifiedName): Promise<readonly RecordKind[]> {
+    const hex = txIdOfActivity(id)
+    if (hex !== undefined) return id === this.ownActivity || (await this.view.txCommitted(hex)) ? ['activity'] : []
+    const stored = (await readCbor<RecordKind[]>(this.view, provKeys.kind(id))) ?? []
+    return isKeyAgent(id) && !stored.includes('agent') ? [...stored, 'agent'] : stored
+  }
+
+  generationOf(entity: QualifiedName): Promise<ProvEvent | undefined> {
+    return readCbor<ProvEvent>(this.view, provKeys.generation(entity))
+  }
+
+  invalidationOf(entity: QualifiedName): Promise<ProvEvent | undefined> {
+    return readCbor<ProvEvent>(this.view, provKeys.invalidation(entity))
+  }
+
+  firstUseOf(entity: QualifiedName): Promise<ProvEvent | undefined> {
+    return readCbor<ProvEvent>(this.view, provKeys.firstUse(entity))
+  }
+}
+
+function provFailure(err: unknown): never {
+  if (err instanceof ProvConstraintError || err instanceof ProvFormatError) throw new TxFailedError(err.code, err.message)
+  throw err
+}
+
+/**
+ * Checks the contract's `records` for `tx` at `at` and writes the index records with `put` (the
+ * caller keeps them with the tx's other writes). Throws TxFailedError with a PROV code on a
+ * malformed record or a constraint violation; nothing is written then.
+ */
+export async function indexTxProvenance(tx: Tx, records: readonly ProvRecord[], at: ProvPosition, view: ProvIndexView, put: (key: string, value: Uint8Array) => void): Promise<void> {
+  if (records.length > txProvRecordsMax) throw new TxFailedError('ERR_PROV_TOO_MANY_RECORDS', `a tx asserts at most ${txProvRecordsMax} PROV records`)
+  const activity = ledgerProvIds.tx(tx.id)
+  let normalised: ProvRecord[]
+  let facts
+  try {
+    normalised = records.map(normaliseRecord)
+    // Names with declared prefixes (tom, prov, xsd), literals that fit their types, no id twice.
+    checkDocument({ prefixes: { tom: tomNamespace }, records: normalised, bundles: [] })
+    for (const r of normalised) {
+      // The ledger alone names tx activities: a contract may relate its own tx's, never declare one.
+      if (isElement(r) && r.id.startsWith(txPrefix)) {
+        throw new TxFailedError('ERR_PROV_RESERVED_ID', `${r.id}: tom:tx/ ids are the ledger's; a contract refers to its own as ${activity}`)
+      }
+    }
+    facts = await checkProvRecords(normalised, at, new StoredProvIndex(view, activity))
+  } catch (err) {
+    provFailure(err)
+  }
+  const kinds = new Map<QualifiedName, RecordKind[]>()
+  for (const fact of facts) {
+    switch (fact.type) {
+      case 'kind': {
+        // Implied kinds are never stored: the constraint index answers for them.
+        if (fact.kind === 'agent' && isKeyAgent(fact.id)) break
+        const known = kinds.get(fact.id) ?? [...((await readCbor<RecordKind[]>(view, provKeys.kind(fact.id))) ?? [])]
+        known.push(fact.kind)
+        kinds.set(fact.id, known)
+        break
+      }
+      case 'generation':
+        put(provKeys.generation(fact.entity), encode(fact.event))
+        break
+      case 'invalidation':
+        put(provKeys.invalidation(fact.entity), encode(fact.event))
+        break
+      case 'firstUse':
+        put(provKeys.firstUse(fact.entity), encode(fact.event))
+        break
+    }
+  }
+  for (const [id, list] of kinds) put(provKeys.kind(id), encode(list))
+  let n = 0
+  for (const record of normalised) {
+    for (const edge of lineageEdges(record)) {
+      const value = encode(edge as unknown as Record<string, string>)
+      put(provKeys.edge('backward', edge.from, edge.relation, at, n), value)
+      put(provKeys.edge('forward', edge.to, edge.relation, at, n), value)
+      n++
+    }
+  }
+  put(provKeys.agentTx(ledgerProvIds.key(tx.signer), at), tx.id)
+  if (normalised.length > 0) put(provKeys.txRecords(at), encode(normalised as unknown as Record<string, unknown>[]))
+}
+
+/** Decodes an edge value. */
+export function decodeEdge(value: Uint8Array): LineageEdge {
+  return decode<LineageEdge>(value)
+}
