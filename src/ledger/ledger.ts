@@ -307,7 +307,7 @@ export class Ledger {
         get: (key: string) => blockState.getProv(key),
         txCommitted: (idHex: string) => this.#txCommitted(idHex, blockState)
       }
-      await indexTxProvenance(tx, txState.provRecords, context, view, (key, value) => provWrites.set(key, value))
+      await indexTxProvenance(tx, txState.provRecords, { height: context.height, index: context.index }, view, (key, value) => provWrites.set(key, value))
     } catch (err) {
       if (err instanceof TxFailedError) return { ok: false, code: err.code, message: err.message }
       return { ok: false, code: txExecutionErrorCode, message: err instanceof Error ? err.message : String(err) }
