@@ -16,10 +16,12 @@
  * Index keys (strings; values CBOR unless said):
  *   k/<id>                          [kind]        what the id was declared as (not tom:tx/, tom:key/ agents)
  *   g/<id>, i/<id>, u/<id>          ProvEvent     generation, invalidation, first use of an entity
- *   b/<from>\x01<relation>\x01<pos> edge          for backward lineage (from = the relation's first argument)
- *   f/<to>\x01<relation>\x01<pos>   edge          for forward lineage (to = its second argument)
+ *   b/<from>\x01<relation>\x01<pos> <to>[\x01<id>]   for backward lineage (from = the relation's first argument)
+ *   f/<to>\x01<relation>\x01<pos>   <from>[\x01<id>] for forward lineage (to = its second argument)
  *   a/<agent>\x01<pos>              tx id (raw)   every tx an agent (tom:key/<hex>) signed
  *   t/<pos>                         [record]      the contract's records of the tx (exports; a block is a bundle)
+ * Edge values are the UTF-8 of the other end (and the relation's id, when it has one), not CBOR:
+ * the key holds the rest, and a tx writes several edges.
  * <pos> is the height (12 digits), then the tx's index in its block (6), then for edges the record's
  * number in the tx (4): lexical order is chain order.
  */
@@ -38,6 +40,8 @@ export interface ProvSink {
 }
 
 const sep = '\u0001'
+const utf8 = new TextEncoder()
+const utf8Decoder = new TextDecoder()
 const txPrefix = 'tom:tx/'
 const keyPrefix = 'tom:key/'
 
@@ -103,35 +107,43 @@ export interface ProvIndexView {
   txCommitted(idHex: string): Promise<boolean>
 }
 
-async function readCbor<T>(view: ProvIndexView, key: string): Promise<T | undefined> {
-  const raw = await view.get(key)
-  return raw === undefined ? undefined : decode<T>(raw)
-}
-
 /** The constraint index over the stored records, with the ledger's implied activities and agents. */
 class StoredProvIndex implements ProvIndex {
+  // One tx asks about the same few ids many times (each relation re-checks its arguments).
+  readonly #reads = new Map<string, Promise<unknown>>()
+
   constructor(
     readonly view: ProvIndexView,
     readonly ownActivity: QualifiedName
   ) {}
 
+  read<T>(key: string): Promise<T | undefined> {
+    let read = this.#reads.get(key) as Promise<T | undefined> | undefined
+    if (read === undefined) {
+      read = this.view.get(key).then((raw) => (raw === undefined ? undefined : decode<T>(raw)))
+      this.#reads.set(key, read)
+    }
+    return read
+  }
+
   async kindsOf(id: QualifiedName): Promise<readonly RecordKind[]> {
+    if (id === this.ownActivity) return ['activity']
     const hex = txIdOfActivity(id)
-    if (hex !== undefined) return id === this.ownActivity || (await this.view.txCommitted(hex)) ? ['activity'] : []
-    const stored = (await readCbor<RecordKind[]>(this.view, provKeys.kind(id))) ?? []
+    if (hex !== undefined) return (await this.view.txCommitted(hex)) ? ['activity'] : []
+    const stored = (await this.read<RecordKind[]>(provKeys.kind(id))) ?? []
     return isKeyAgent(id) && !stored.includes('agent') ? [...stored, 'agent'] : stored
   }
 
   generationOf(entity: QualifiedName): Promise<ProvEvent | undefined> {
-    return readCbor<ProvEvent>(this.view, provKeys.generation(entity))
+    return this.read<ProvEvent>(provKeys.generation(entity))
   }
 
   invalidationOf(entity: QualifiedName): Promise<ProvEvent | undefined> {
-    return readCbor<ProvEvent>(this.view, provKeys.invalidation(entity))
+    return this.read<ProvEvent>(provKeys.invalidation(entity))
   }
 
   firstUseOf(entity: QualifiedName): Promise<ProvEvent | undefined> {
-    return readCbor<ProvEvent>(this.view, provKeys.firstUse(entity))
+    return this.read<ProvEvent>(provKeys.firstUse(entity))
   }
 }
 
@@ -149,6 +161,7 @@ export async function indexTxProvenance(tx: Tx, records: readonly ProvRecord[], 
   if (records.length > txProvRecordsMax) throw new TxFailedError('ERR_PROV_TOO_MANY_RECORDS', `a tx asserts at most ${txProvRecordsMax} PROV records`)
   const activity = ledgerProvIds.tx(tx.id)
   let normalised: ProvRecord[]
+  let index: StoredProvIndex
   let facts
   try {
     normalised = records.map(normaliseRecord)
@@ -160,7 +173,8 @@ export async function indexTxProvenance(tx: Tx, records: readonly ProvRecord[], 
         throw new TxFailedError('ERR_PROV_RESERVED_ID', `${r.id}: tom:tx/ ids are the ledger's; a contract refers to its own as ${activity}`)
       }
     }
-    facts = await checkProvRecords(normalised, at, new StoredProvIndex(view, activity))
+    index = new StoredProvIndex(view, activity)
+    facts = await checkProvRecords(normalised, at, index)
   } catch (err) {
     provFailure(err)
   }
@@ -170,7 +184,7 @@ export async function indexTxProvenance(tx: Tx, records: readonly ProvRecord[], 
       case 'kind': {
         // Implied kinds are never stored: the constraint index answers for them.
         if (fact.kind === 'agent' && isKeyAgent(fact.id)) break
-        const known = kinds.get(fact.id) ?? [...((await readCbor<RecordKind[]>(view, provKeys.kind(fact.id))) ?? [])]
+        const known = kinds.get(fact.id) ?? [...((await index.read<RecordKind[]>(provKeys.kind(fact.id))) ?? [])]
         known.push(fact.kind)
         kinds.set(fact.id, known)
         break
@@ -190,9 +204,9 @@ export async function indexTxProvenance(tx: Tx, records: readonly ProvRecord[], 
   let n = 0
   for (const record of normalised) {
     for (const edge of lineageEdges(record)) {
-      const value = encode(edge as unknown as Record<string, string>)
-      put(provKeys.edge('backward', edge.from, edge.relation, at, n), value)
-      put(provKeys.edge('forward', edge.to, edge.relation, at, n), value)
+      const id = edge.id === undefined ? '' : sep + edge.id
+      put(provKeys.edge('backward', edge.from, edge.relation, at, n), utf8.encode(edge.to + id))
+      put(provKeys.edge('forward', edge.to, edge.relation, at, n), utf8.encode(edge.from + id))
       n++
     }
   }
@@ -200,7 +214,12 @@ export async function indexTxProvenance(tx: Tx, records: readonly ProvRecord[], 
   if (normalised.length > 0) put(provKeys.txRecords(at), encode(normalised as unknown as Record<string, unknown>[]))
 }
 
-/** Decodes an edge value. */
-export function decodeEdge(value: Uint8Array): LineageEdge {
-  return decode<LineageEdge>(value)
+/** The edge an index record stands for (a `b/` or `f/` key and its value). */
+export function decodeEdge(key: string, value: Uint8Array): LineageEdge {
+  const backward = key.startsWith('b/')
+  if (!backward && !key.startsWith('f/')) throw new TypeError(`not an edge key: ${key}`)
+  const [node, relation] = key.slice(2).split(sep) as [QualifiedName, RelationKind]
+  const [other, id] = utf8Decoder.decode(value).split(sep) as [QualifiedName, QualifiedName | undefined]
+  const [from, to] = backward ? [node, other] : [other, node]
+  return id === undefined ? { relation, from, to } : { relation, from, to, id }
 }

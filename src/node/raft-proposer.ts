@@ -80,7 +80,8 @@ export class RaftProposer {
   readonly #clock: () => number
   /** Txs in a proposed block, by id: resolved when a block holding them is applied. */
   readonly #inFlight = new Map<string, PendingTx>()
-  #inFlightBlock: { index: number; ids: string[] } | undefined
+  /** The block this node sealed and proposed, not yet applied: applying it needs no second decode. */
+  #inFlightBlock: { index: number; ids: string[]; block: Block } | undefined
   #membershipTimer: NodeJS.Timeout | undefined
   #running = false
   #compacting = false
@@ -275,14 +276,15 @@ export class RaftProposer {
     }
     const ids = live.map((p) => toHex(p.tx.id))
     for (const [i, p] of live.entries()) this.#inFlight.set(ids[i]!, p)
-    this.#inFlightBlock = { index: raftIndex, ids }
+    this.#inFlightBlock = { index: raftIndex, ids, block }
   }
 
   async #applyEntry(entry: Entry): Promise<void> {
     const { ledger, logger, events } = this.#options
     let block: Block | undefined
+    const sealed = this.#inFlightBlock
     try {
-      block = decodeBlock(entry.data)
+      block = sealed !== undefined && sealed.index === entry.index && bytesEqual(sealed.block.bytes, entry.data) ? sealed.block : decodeBlock(entry.data)
     } catch (err) {
       logger.error({ index: entry.index, err: (err as Error).message }, 'committed entry is not a block; skipped')
     }
