@@ -4,11 +4,12 @@ import { consensusErrorCodes } from './consensus/index.js'
 import { p2pErrorCodes } from './p2p/index.js'
 import { provErrorCodes } from './prov/index.js'
 import { raftCodecErrorCodes } from './p2p/raft-codec.js'
-import { txRejectionCodes, blockRejectionCodes, chainVerifyCodes, ledgerErrorCodes } from './ledger/index.js'
+import { txRejectionCodes, blockRejectionCodes, chainVerifyCodes, ledgerErrorCodes, provQueryErrorCodes } from './ledger/index.js'
 import { contractFailureCodes } from './contracts/index.js'
 import { sandboxErrorCodes } from './contracts/sandbox/index.js'
 import { aclErrorCodes } from './contracts/acl.js'
 import { nodeErrorCodes, raftStorageErrorCodes } from './node/index.js'
+import { runtimeErrorCodes } from './orchestrator/errors.js'
 
 export interface ErrorRegistry {
   readonly module: string
@@ -24,10 +25,12 @@ export const errorRegistries: readonly ErrorRegistry[] = [
   { module: 'ledger: block validation', codes: blockRejectionCodes },
   { module: 'ledger: chain verification', codes: chainVerifyCodes },
   { module: 'ledger: other', codes: ledgerErrorCodes },
+  { module: 'ledger: provenance queries', codes: provQueryErrorCodes },
   { module: 'prov', codes: provErrorCodes },
   { module: 'contracts (receipt codes)', codes: contractFailureCodes },
   { module: 'contracts: sandbox for deployed contracts (receipt codes)', codes: sandboxErrorCodes },
   { module: 'contracts: ACL rules', codes: aclErrorCodes },
   { module: 'node', codes: nodeErrorCodes },
-  { module: 'node: Raft storage', codes: raftStorageErrorCodes }
+  { module: 'node: Raft storage', codes: raftStorageErrorCodes },
+  { module: 'orchestrator: container runtime', codes: runtimeErrorCodes }
 ]

@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- [suite ...] [--json]`: runs the named benchmark suites (all when none is named)
- * and prints their figures, as JSON with --json. Suites: ledger, consensus.
+ * and prints their figures, as JSON with --json. Suites: ledger, consensus, prov.
  */
 import '../polyfills.js'
 import { benchLedger } from './ledger.js'
@@ -8,7 +8,8 @@ import { benchConsensus } from './consensus.js'
 
 const suites: Record<string, () => Promise<object>> = {
   ledger: () => benchLedger(),
-  consensus: () => benchConsensus()
+  consensus: () => benchConsensus(),
+  prov: async () => (await import('./prov.js')).benchProv()
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -5,7 +5,7 @@
  *   B height            -> block bytes
  *   H block hash        -> height
  *   R height            -> receipts of the block (CBOR array, in tx order)
- *   T tx id             -> [height, index] of the tx's first inclusion
+ *   T tx id             -> [height, index, signer, ok] of the tx's first inclusion
  *   S key               -> current value of a world-state key
  *   V key 0x00 height   -> 0x01 value | 0x00 (deleted): the value the key took at that height
  *   P key               -> a provenance index record (see provenance.ts)

@@ -49,6 +49,15 @@ export interface AppliedBlock {
   readonly receipts: readonly Receipt[]
 }
 
+/** A tx's entry in the tx index. */
+export interface TxSummary {
+  readonly height: number
+  readonly index: number
+  readonly signer: Uint8Array
+  /** Whether its receipt is ok (it committed), or it failed. */
+  readonly ok: boolean
+}
+
 export interface TxRecord {
   readonly tx: Tx
   readonly height: number
@@ -332,7 +341,8 @@ export class Ledger {
       { type: 'put', key: layout.receipts(height), value: encode(receipts) }
     ]
     for (const index of indexed) {
-      ops.push({ type: 'put', key: layout.tx(block.txs[index]!.id), value: encode([height, index]) })
+      const tx = block.txs[index]!
+      ops.push({ type: 'put', key: layout.tx(tx.id), value: encode([height, index, tx.signer, receipts[index]!.ok]) })
     }
     for (const [key, value] of writes) {
       if (value === null) ops.push({ type: 'del', key: layout.state(key) })
@@ -368,6 +378,14 @@ export class Ledger {
     return bytes === undefined ? undefined : decode<Receipt[]>(bytes)
   }
 
+  /** Where a tx is, who signed it and whether it committed: one small read, no block decoded. */
+  async txSummary(id: Uint8Array): Promise<TxSummary | undefined> {
+    const raw = await this.#store.get(layout.tx(id))
+    if (raw === undefined) return undefined
+    const [height, index, signer, ok] = decode<[number, number, Uint8Array, boolean]>(raw)
+    return { height, index, signer, ok }
+  }
+
   /** A committed tx with its position and receipt. Decodes only that tx of its block. */
   async getTx(id: Uint8Array): Promise<TxRecord | undefined> {
     const pos = await this.#store.get(layout.tx(id))
@@ -394,8 +412,7 @@ export class Ledger {
   /** Whether tx `idHex` committed (ok receipt) before the tx now executing. */
   async #txCommitted(idHex: string, blockState: BlockState): Promise<boolean> {
     if (blockState.committedTxs.has(idHex)) return true
-    const record = await this.getTx(fromHex(idHex))
-    return record !== undefined && record.receipt.ok
+    return (await this.txSummary(fromHex(idHex)))?.ok === true
   }
 
   /** A provenance index record (see provenance.ts). */
