@@ -20,3 +20,12 @@ export const provIds = {
   action: (id: string): QualifiedName => `tom:action/${id}`,
   contract: (name: string, version: number): QualifiedName => `tom:contract/${name}/${version}`
 }
+
+/**
+ * The world-state key that holds what a PROV id names, for provenance queries of the state of X at a
+ * height; undefined for ids that have no state of their own (tx activities, keys, relations).
+ */
+export function stateKeyOfProvId(id: QualifiedName): string | undefined {
+  const match = /^tom:(data|node|org|device|image|container|action)\/(.+)$/.exec(id)
+  return match === null ? undefined : `${match[1]}/${match[2]}`
+}

@@ -7,9 +7,10 @@
 import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import { bytesEqual, loadKeyFile, Signer, toHex, peerIdOf, WorkerVerifier } from '../crypto/index.js'
-import { decodeTx, Ledger, LevelKvStore } from '../ledger/index.js'
-import type { AppliedBlock, Block, ChainHead, StateReader, Tx, TxRecord } from '../ledger/index.js'
-import { CoreContracts, listNodes } from '../contracts/index.js'
+import { blockDocument, decodeTx, Ledger, ledgerDocument, LevelKvStore, lineageExport, ProvQueries, serialiseProv } from '../ledger/index.js'
+import type { AppliedBlock, Block, ChainHead, ProvFormat, StateReader, Tx, TxRecord } from '../ledger/index.js'
+import { CoreContracts, listNodes, stateKeyOfProvId } from '../contracts/index.js'
+import type { LineageDirection, QualifiedName } from '../prov/index.js'
 import type { NodeRecord } from '../contracts/index.js'
 import { createP2pNode } from '../p2p/index.js'
 import type { P2pNode } from '../p2p/index.js'
@@ -61,6 +62,7 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
   readonly peerId: string
   readonly raftId: number
   readonly #ledger: Ledger
+  #provQueries: ProvQueries | undefined
   readonly #p2p: P2pNode
   readonly #proposer: RaftProposer
   readonly #closers: Closer[]
@@ -254,6 +256,29 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
 
   getStateAt(key: string, height: number): Promise<Uint8Array | undefined> {
     return this.#ledger.getStateAt(key, height)
+  }
+
+  /** Provenance queries (lineage, who touched X, history, state at a height, an agent's txs, historian), from this node's indexes. */
+  get prov(): ProvQueries {
+    this.#provQueries ??= new ProvQueries(this.#ledger, { stateKeyOf: stateKeyOfProvId })
+    return this.#provQueries
+  }
+
+  /**
+   * Provenance as PROV-JSON, PROV-N or Turtle: one block (a bundle), a range of blocks (the whole ledger
+   * by default, one bundle per block), or the lineage subgraph of one id.
+   */
+  async exportProv(
+    what: { block: number } | { from?: number; to?: number } | { lineage: QualifiedName; direction?: LineageDirection; depth?: number; limit?: number },
+    format: ProvFormat,
+    options: { signal?: AbortSignal } = {}
+  ): Promise<string> {
+    if ('block' in what) return serialiseProv(await blockDocument(this.#ledger, what.block, options), format)
+    if ('lineage' in what) {
+      const { lineage, direction, ...limits } = what
+      return serialiseProv(await lineageExport(this.prov, lineage, direction ?? 'backward', { ...limits, ...options }), format)
+    }
+    return serialiseProv(await ledgerDocument(this.#ledger, what, options), format)
   }
 
   /**
