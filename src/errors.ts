@@ -7,6 +7,7 @@ import { raftCodecErrorCodes } from './p2p/raft-codec.js'
 import { txRejectionCodes, blockRejectionCodes, chainVerifyCodes, ledgerErrorCodes, provQueryErrorCodes } from './ledger/index.js'
 import { contractFailureCodes } from './contracts/index.js'
 import { sandboxErrorCodes } from './contracts/sandbox/index.js'
+import { deployedErrorCodes } from './contracts/deployed-errors.js'
 import { aclErrorCodes } from './contracts/acl.js'
 import { nodeErrorCodes, raftStorageErrorCodes } from './node/index.js'
 import { runtimeErrorCodes } from './orchestrator/errors.js'
@@ -29,6 +30,7 @@ export const errorRegistries: readonly ErrorRegistry[] = [
   { module: 'prov', codes: provErrorCodes },
   { module: 'contracts (receipt codes)', codes: contractFailureCodes },
   { module: 'contracts: sandbox for deployed contracts (receipt codes)', codes: sandboxErrorCodes },
+  { module: 'contracts: deployed contracts and orchestration actions (receipt codes)', codes: deployedErrorCodes },
   { module: 'contracts: ACL rules', codes: aclErrorCodes },
   { module: 'node', codes: nodeErrorCodes },
   { module: 'node: Raft storage', codes: raftStorageErrorCodes },

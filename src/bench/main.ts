@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- [suite ...] [--json]`: runs the named benchmark suites (all when none is named)
- * and prints their figures, as JSON with --json. Suites: ledger, consensus, prov.
+ * and prints their figures, as JSON with --json. Suites: ledger, consensus.
  */
 import '../polyfills.js'
 import { benchLedger } from './ledger.js'
@@ -9,7 +9,8 @@ import { benchConsensus } from './consensus.js'
 const suites: Record<string, () => Promise<object>> = {
   ledger: () => benchLedger(),
   consensus: () => benchConsensus(),
-  prov: async () => (await import('./prov.js')).benchProv()
+  contract: async () => (await import('./contract.js')).benchContract(),
+  prov: async () => (await import('./prov.js')).benchProv(),
 }
 
 async function main(argv: string[]): Promise<void> {

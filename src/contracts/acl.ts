@@ -285,28 +285,50 @@ export function requireAclAllowed(rules: readonly AclRule[], request: AclRequest
 }
 
 /**
+ * The participant an identity is to the ACL: its key (hex), its kind as the type, its organisation,
+ * and for devices and containers their id (so that a rule can say "its own": `resource.id == participant.id`).
+ */
+export function aclParticipant(
+  signer: Uint8Array,
+  identity: { readonly kind: string, readonly org?: string, readonly id?: string }
+): AclParticipant {
+  return {
+    key: toHex(signer),
+    type: identity.kind,
+    ...(identity.org === undefined ? {} : { org: identity.org }),
+    ...(identity.id === undefined ? {} : { id: identity.id })
+  }
+}
+
+/**
  * The request for submitting `tx`, signed by an identity of the given kind and organisation:
  * CREATE on `tx:<type>`. Conditions see `tx.type`, `tx.signer` (hex) and `tx.payload`.
  */
 export function aclTxRequest(
   tx: { readonly type: string, readonly signer: Uint8Array, readonly payload: unknown },
-  identity: { readonly kind: string, readonly org?: string }
+  identity: { readonly kind: string, readonly org?: string, readonly id?: string }
 ): AclRequest {
-  const key = toHex(tx.signer)
-  const participant: AclParticipant = identity.org === undefined ? { key, type: identity.kind } : { key, type: identity.kind, org: identity.org }
+  const participant = aclParticipant(tx.signer, identity)
   return {
     participant,
     operation: 'CREATE',
     resource: { name: `tx:${tx.type}` },
-    tx: { type: tx.type, signer: key, payload: tx.payload }
+    tx: { type: tx.type, signer: participant.key, payload: tx.payload }
   }
 }
 
 /**
- * The rules to install at genesis for the built-in contracts. Deliberately small: the processors
- * still check the finer rights (an admin acts only in its own organisation, a node reports only its
- * own containers), and the ACL is the coarse gate in front of them. Order matters (first match wins).
- * The container and action tx type names follow the TOM scenarios; adjust them as those land.
+ * The rules in force until an admin sets others (acl.set). Deliberately coarse: the processors still
+ * check the finer rights (an admin acts only in its own organisation, a node reports only its own
+ * containers, a device joins only as itself), and the ACL is the gate in front of them that a network
+ * can narrow. Order matters (first match wins); anything not allowed here is denied.
+ *
+ * Txs (CREATE on tx:<type>): admins submit any; nodes submit data.add, container.* and action.*;
+ * devices submit data.add, device.join and device.leave; containers submit data.add,
+ * container.identify and container.leave; a device or container names only itself (payload `id`, and
+ * data.add's `producedBy` when given).
+ * Resources (the checks processors make): admins do anything to their own organisation's resources; a
+ * node creates and deletes the containers it runs; a device or container deletes itself (leaves).
  */
 export const defaultAclRules: readonly AclRule[] = validateAclRules([
   {
@@ -343,12 +365,29 @@ export const defaultAclRules: readonly AclRule[] = validateAclRules([
     action: 'ALLOW'
   },
   {
+    id: 'nodes-add-data',
+    description: 'nodes add data: their own, or on behalf of a container they run (data.add checks which)',
+    participant: 'node',
+    operation: ['CREATE'],
+    resource: 'tx:data.add',
+    action: 'ALLOW'
+  },
+  {
+    id: 'nodes-run-containers',
+    description: 'a node creates and deletes the containers that run on it',
+    participant: 'node',
+    operation: ['CREATE', 'DELETE'],
+    resource: 'container/*',
+    condition: 'resource.node == participant.key',
+    action: 'ALLOW'
+  },
+  {
     id: 'producers-add-own-data-only',
     description: 'a device or container may not attribute the data it adds to another producer',
     participant: 'ANY',
     operation: ['CREATE'],
     resource: 'tx:data.add',
-    condition: "participant.type in ['device', 'container'] && tx.payload.producedBy != participant.key",
+    condition: "participant.type in ['device', 'container'] && tx.payload.producedBy != participant.id",
     action: 'DENY'
   },
   {
@@ -365,6 +404,33 @@ export const defaultAclRules: readonly AclRule[] = validateAclRules([
     participant: 'container',
     operation: ['CREATE'],
     resource: 'tx:data.add',
+    action: 'ALLOW'
+  },
+  {
+    id: 'devices-join-leave-as-themselves',
+    description: 'a device joins (proving it holds its key) and leaves, naming itself',
+    participant: 'device',
+    operation: ['CREATE'],
+    resource: 'tx:device.*',
+    condition: "tx.type in ['device.join', 'device.leave'] && tx.payload.id == participant.id",
+    action: 'ALLOW'
+  },
+  {
+    id: 'containers-identify-leave-as-themselves',
+    description: 'a container identifies itself (proving it holds its key) and leaves, naming itself',
+    participant: 'container',
+    operation: ['CREATE'],
+    resource: 'tx:container.*',
+    condition: "tx.type in ['container.identify', 'container.leave'] && tx.payload.id == participant.id",
+    action: 'ALLOW'
+  },
+  {
+    id: 'producers-leave-themselves',
+    description: 'a device or container deletes (leaves as) itself',
+    participant: 'ANY',
+    operation: ['DELETE'],
+    resource: 'ANY',
+    condition: "participant.type in ['device', 'container'] && resource.id == participant.id && resource.kind == participant.type",
     action: 'ALLOW'
   }
 ])

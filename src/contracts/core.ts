@@ -1,51 +1,42 @@
 /**
- * The built-in contracts of the foundation: creating the network and its founding organisations,
- * adding nodes, and recording data items. Each tx type has one processor; a processor checks its
- * payload and the signer's rights, then writes world state. (The provenance issue adds ACL rules, the
- * historian and the remaining TOM scenarios on top of this registry.)
+ * The built-in contracts: the foundation's (creating the network and its founding organisations,
+ * adding and removing nodes) here, the TOM scenarios in ./tom (organisations' admins, devices,
+ * images, containers, data added, ACL rules, traceability levels). Each tx type has one processor; a
+ * processor checks its payload and the signer's rights, writes world state and adds PROV records.
  *
- * World state written here (values are CBOR):
+ * Every tx first passes the ACL (Composer semantics, acl.ts): its signer's identity must be allowed
+ * CREATE on `tx:<type>` by the rules in force (`acl/rules`, else defaultAclRules), or the tx fails
+ * with ERR_ACL_DENIED. The genesis-only txs network.create and org.create skip it: they run before any
+ * identity exists, and the genesis block every node is configured with is their authority.
+ * The processor then runs over a ContractState that applies the tx type's traceability level
+ * (trace.set; tom/trace-levels.ts) to its PROV records.
+ *
+ * World state written here (values are CBOR; the tom/ files list theirs):
  *   network              { name }
  *   org/<name>           { name, admins: [publicKey] }
- *   identity/<keyHex>    { kind: 'admin' | 'node', org, name? }
+ *   identity/<keyHex>    { kind: 'admin' | 'node' | 'device' | 'container', org, name?, id? }
  *   node/<keyHex>        { org, name, height, raftId, addrs }
  *   nodes                [keyHex]: every node, in the order they were added
  *   raft/nextId          the Raft id the next node gets (founding nodes get 1, 2, ...)
- *   data/<id>            { hash, size?, owner: publicKey, height, derivedFrom: [id] }
+ *   acl/rules            the ACL rule set (tom/access.ts); trace/<type> a level (tom/trace.ts)
  */
-import { encode, decode, fromHex, toHex, publicKeyBytes, hashBytes } from '../crypto/index.js'
+import { encode, fromHex, toHex, publicKeyBytes } from '../crypto/index.js'
 import { TxFailedError } from '../ledger/index.js'
 import type { StateReader, StateWriter, Tx, TxContext, TxExecutor } from '../ledger/index.js'
-import { asPayload, bytesField, listField, nameField, onlyFields, optionalCountField } from './payload.js'
+import { asPayload, bytesField, listField, nameField, onlyFields } from './payload.js'
 import type { Processor } from './processor.js'
 import { provIds } from './prov-ids.js'
-import { isQualifiedName, literal } from '../prov/index.js'
+import { literal } from '../prov/index.js'
+import {
+  AclRulesReader, ContractState, orgAdminsMax, provSafe, readCbor, requireIdentity, requireTxAllowed, stateKeys,
+  tomProcessors, traceLevelOf, traceSetProcessor
+} from './tom/index.js'
+import type { ContractProcessor, OrgRecord as Org } from './tom/index.js'
+// Deployed contracts and orchestration actions (contract.deploy, action.report).
+import { deployProcessors, executeDeployed } from './deployed.js'
 
-export interface Identity {
-  readonly kind: 'admin' | 'node'
-  readonly org: string
-  readonly name?: string
-}
-
-interface Org {
-  readonly name: string
-  readonly admins: Uint8Array[]
-}
-
-
-/** Most admins an organisation lists; most parents a data item names. */
-export const orgAdminsMax = 16
-export const derivedFromMax = 64
-
-export const stateKeys = {
-  network: 'network',
-  org: (name: string): string => `org/${name}`,
-  identity: (key: Uint8Array): string => `identity/${toHex(key)}`,
-  node: (key: Uint8Array): string => `node/${toHex(key)}`,
-  data: (id: string): string => `data/${id}`,
-  nodes: 'nodes',
-  nextRaftId: 'raft/nextId'
-}
+export { derivedFromMax, identityOf, orgAdminsMax, stateKeys } from './tom/index.js'
+export type { Identity } from './tom/index.js'
 
 /** A node of the network as the ledger records it. */
 export interface NodeRecord {
@@ -62,27 +53,6 @@ export interface NodeRecord {
 /** Most addresses a node record lists; longest address. */
 export const nodeAddrsMax = 8
 export const nodeAddrBytesMax = 256
-
-async function readCbor<T>(state: StateReader, key: string): Promise<T | undefined> {
-  const raw = await state.get(key)
-  return raw === undefined ? undefined : decode<T>(raw)
-}
-
-export async function identityOf(state: StateReader, key: Uint8Array): Promise<Identity | undefined> {
-  return readCbor<Identity>(state, stateKeys.identity(key))
-}
-
-async function requireIdentity(state: StateReader, key: Uint8Array): Promise<Identity> {
-  const identity = await identityOf(state, key)
-  if (identity === undefined) throw new TxFailedError('ERR_TX_UNKNOWN_SIGNER', `signer ${toHex(key)} is not an identity of this network`)
-  return identity
-}
-
-/** Names that become part of a PROV id (tom:data/<id>, tom:org/<name>) must fit a qualified name. */
-function provSafe(field: string, value: string): string {
-  if (!isQualifiedName(`tom:x/${value}`)) throw new TxFailedError('ERR_TX_INVALID_PAYLOAD', `${field} may use letters, digits and . _ - / only (it names a PROV id)`)
-  return value
-}
 
 function genesisOnly(context: TxContext, type: string): void {
   if (context.height !== 0) throw new TxFailedError('ERR_GENESIS_ONLY', `${type} is only valid in the genesis block`)
@@ -140,13 +110,23 @@ const nodeAdd: Processor = async (tx, p, state, context) => {
   state.put(stateKeys.nodes, encode([...nodes, toHex(key)]))
   state.put(stateKeys.identity(key), encode({ kind: 'node', org: orgName, name }))
   state.put(stateKeys.node(key), encode({ org: orgName, name, height: context.height, raftId, addrs }))
-  const node = provIds.node(key)
+  // A key that was a node before, and was removed, gets a new entity for its new membership: an
+  // entity is generated once. Its agent (tom:node/<hex>, the node's identity) stays the same.
+  const past = (await readCbor<number>(state, stateKeys.nodeMemberships(key))) ?? 0
+  const agent = provIds.node(key)
+  const entity = nodeEntity(key, past)
   state.prov.add(
-    { kind: 'entity', id: node, attributes: [{ name: 'prov:type', value: literal.qualifiedName('tom:Node') }, { name: 'prov:label', value: literal.string(name) }] },
-    { kind: 'agent', id: node, attributes: [] },
-    { kind: 'wasGeneratedBy', entity: node, activity: provIds.tx(tx), attributes: [] },
-    { kind: 'wasAttributedTo', entity: node, agent: provIds.org(orgName), attributes: [] }
+    { kind: 'entity', id: entity, attributes: [{ name: 'prov:type', value: literal.qualifiedName('tom:Node') }, { name: 'prov:label', value: literal.string(name) }] },
+    { kind: 'agent', id: agent, attributes: [] },
+    { kind: 'wasGeneratedBy', entity, activity: provIds.tx(tx), attributes: [] },
+    { kind: 'wasAttributedTo', entity, agent: provIds.org(orgName), attributes: [] }
   )
+  if (past > 0) state.prov.add({ kind: 'entity', id: agent, attributes: [] }, { kind: 'alternateOf', alternate1: entity, alternate2: agent })
+}
+
+/** The PROV entity of a node's membership: tom:node/<hex> the first time, then tom:node/<hex>/<n>. */
+function nodeEntity(key: Uint8Array, pastMemberships: number): string {
+  return pastMemberships === 0 ? provIds.node(key) : `${provIds.node(key)}/${pastMemberships}`
 }
 
 const nodeRemove: Processor = async (tx, p, state) => {
@@ -161,7 +141,14 @@ const nodeRemove: Processor = async (tx, p, state) => {
   state.put(stateKeys.nodes, encode(nodes))
   state.delete(stateKeys.node(key))
   state.delete(stateKeys.identity(key))
-  state.prov.add({ kind: 'wasInvalidatedBy', entity: provIds.node(key), activity: provIds.tx(tx), attributes: [] })
+  const past = (await readCbor<number>(state, stateKeys.nodeMemberships(key))) ?? 0
+  state.put(stateKeys.nodeMemberships(key), encode(past + 1))
+  // Declared again because node.add may have run at the minimal traceability level (a no-op otherwise).
+  const entity = nodeEntity(key, past)
+  state.prov.add(
+    { kind: 'entity', id: entity, attributes: [] },
+    { kind: 'wasInvalidatedBy', entity, activity: provIds.tx(tx), attributes: [] }
+  )
 }
 
 /** Every node the state lists, with its public key. */
@@ -176,52 +163,34 @@ export async function listNodes(state: StateReader): Promise<(NodeRecord & { pub
   return out
 }
 
-const dataAdd: Processor = async (tx, p, state, context) => {
-  onlyFields(p, ['id', 'hash', 'size', 'derivedFrom'])
-  await requireIdentity(state, tx.signer)
-  const id = provSafe('id', nameField(p, 'id', 256))
-  const hash = bytesField(p, 'hash', hashBytes)
-  const size = optionalCountField(p, 'size')
-  const derivedFrom = listField(p, 'derivedFrom', derivedFromMax, (v, i) => nameField({ [`derivedFrom[${i}]`]: v }, `derivedFrom[${i}]`, 256), true)
-  if ((await state.get(stateKeys.data(id))) !== undefined) throw new TxFailedError('ERR_DATA_EXISTS', `data ${id} was already added`)
-  for (const parent of derivedFrom) {
-    if ((await state.get(stateKeys.data(parent))) === undefined) throw new TxFailedError('ERR_DATA_UNKNOWN', `derivedFrom names unknown data ${parent}`)
-  }
-  const record: Record<string, unknown> = { hash, owner: tx.signer, height: context.height, derivedFrom }
-  if (size !== undefined) record.size = size
-  state.put(stateKeys.data(id), encode(record))
-  const entity = provIds.data(id)
-  const activity = provIds.tx(tx)
-  const attributes = [{ name: 'tom:hash', value: literal.string(toHex(hash)) }]
-  if (size !== undefined) attributes.push({ name: 'tom:size', value: literal.long(size) })
-  state.prov.add(
-    { kind: 'entity', id: entity, attributes },
-    { kind: 'wasGeneratedBy', entity, activity, attributes: [] },
-    { kind: 'wasAttributedTo', entity, agent: provIds.key(tx.signer), attributes: [] }
-  )
-  for (const parent of derivedFrom) {
-    state.prov.add(
-      { kind: 'used', activity, entity: provIds.data(parent), attributes: [] },
-      { kind: 'wasDerivedFrom', generatedEntity: entity, usedEntity: provIds.data(parent), activity, attributes: [] }
-    )
-  }
-}
-
-const processors: ReadonlyMap<string, Processor> = new Map([
+const processors: ReadonlyMap<string, Processor | ContractProcessor> = new Map<string, Processor | ContractProcessor>([
   ['network.create', networkCreate],
   ['org.create', orgCreate],
   ['node.add', nodeAdd],
   ['node.remove', nodeRemove],
-  ['data.add', dataAdd]
+  ...tomProcessors,
+  ...deployProcessors,
+  ['trace.set', traceSetProcessor(() => processors.keys())]
 ])
+
+/** Valid only in genesis, where they run before any identity exists: they skip the ACL gate. */
+const genesisTypes: ReadonlySet<string> = new Set(['network.create', 'org.create'])
 
 /** The TxExecutor of the built-in contracts. */
 export class CoreContracts implements TxExecutor {
+  readonly #aclRules = new AclRulesReader()
 
   async execute(tx: Tx, state: StateWriter, context: TxContext): Promise<void> {
+    const rules = await this.#aclRules.read(state)
+    if (!(context.height === 0 && genesisTypes.has(tx.type))) requireTxAllowed(rules, tx, await requireIdentity(state, tx.signer))
     const processor = processors.get(tx.type)
-    if (processor === undefined) throw new TxFailedError('ERR_TX_UNKNOWN_TYPE', `no contract handles ${tx.type}`)
-    await processor(tx, asPayload(tx.payload), state, context)
+    if (processor === undefined) {
+      // A type no built-in takes may be `<name>.<fn>` of a deployed contract. Its author chose its PROV
+      // records (trace levels are for the built-in types), but resource-level ACL checks apply as well.
+      if (await executeDeployed(tx, tx.payload, new ContractState(state, 'full', rules), context)) return
+      throw new TxFailedError('ERR_TX_UNKNOWN_TYPE', `no contract handles ${tx.type}`)
+    }
+    await processor(tx, asPayload(tx.payload), new ContractState(state, await traceLevelOf(state, tx.type), rules), context)
   }
 
   async isProposer(publicKey: Uint8Array, state: StateReader): Promise<boolean> {

@@ -55,3 +55,42 @@ export function listField<T>(p: Payload, field: string, max: number, item: (v: C
   }
   return v.map(item)
 }
+
+export function optionalNameField(p: Payload, field: string, max = 128): string | undefined {
+  return p[field] === undefined ? undefined : nameField(p, field, max)
+}
+
+/** Control characters would let a label or location forge extra lines in logs and exports. */
+const controlCharPattern = /[\u0000-\u001f\u007f-\u009f]/
+
+/** Free text: 1 to `max` characters, none of them a control character; undefined when absent. */
+export function optionalTextField(p: Payload, field: string, max: number): string | undefined {
+  const v = p[field]
+  if (v === undefined) return undefined
+  if (typeof v !== 'string' || v.length === 0 || v.length > max || controlCharPattern.test(v)) {
+    throw invalid(`${field} must be text of 1 to ${max} characters without control characters`)
+  }
+  return v
+}
+
+/**
+ * A map of names to text values: 1 to `maxEntries` entries (0 allowed when `optional`), names of 1 to
+ * `nameMax` characters that start with a letter then letters, digits or '_' (so each fits a PROV
+ * attribute name and an ACL condition field), values free text of at most `valueMax` characters.
+ */
+export function textMapField(
+  p: Payload, field: string, limits: { readonly maxEntries: number, readonly nameMax: number, readonly valueMax: number }
+): Record<string, string> {
+  const v = p[field]
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) throw invalid(`${field} must be a map of names to text`)
+  const entries = Object.entries(v)
+  if (entries.length === 0 || entries.length > limits.maxEntries) throw invalid(`${field} must hold 1 to ${limits.maxEntries} entries`)
+  const out: Record<string, string> = {}
+  for (const [name, value] of entries) {
+    if (name.length > limits.nameMax || !/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) {
+      throw invalid(`${field}: attribute name ${JSON.stringify(name.slice(0, 80))} must be 1 to ${limits.nameMax} letters, digits or _, starting with a letter`)
+    }
+    out[name] = optionalTextField({ [`${field}.${name}`]: value ?? '' }, `${field}.${name}`, limits.valueMax) ?? ''
+  }
+  return out
+}

@@ -54,7 +54,8 @@ handlers['shop.sell'] = (tx, api) => {
   api.state.put(key, String(n - 1))
   api.emit({ type: 'sold', item: tx.payload.item, by: tx.signer, at: api.block.time })
   api.action({ type: 'container.start', node: 'n1', image: 'sha256:' + tx.payload.item })
-  api.prov({ wasGeneratedBy: { entity: 'sale/' + tx.id, activity: tx.id } })
+  api.prov.entity('sale/' + tx.id, { 'prov:label': tx.payload.item })
+  api.prov.wasGeneratedBy('sale/' + tx.id)
   return { left: n - 1, total: price, height: api.block.height }
 }
 `
@@ -79,7 +80,10 @@ t.test('a handler reads and writes state and emits events, actions and PROV stat
   t.same(out.writes.map((w) => [w.key, w.value === undefined ? undefined : dec.decode(w.value)]), [['c/shop/stock/apple', '2']])
   t.same(out.events, [{ type: 'sold', item: 'apple', by: 'ab'.repeat(32), at: block.time }])
   t.same(out.actions, [{ type: 'container.start', node: 'n1', image: 'sha256:apple' }])
-  t.same(out.prov, [{ wasGeneratedBy: { entity: 'sale/' + 'cd'.repeat(32), activity: 'cd'.repeat(32) } }])
+  t.same(out.prov, [
+    { kind: 'entity', id: 'sale/' + 'cd'.repeat(32), attributes: { 'prov:label': 'apple' } },
+    { kind: 'wasGeneratedBy', entity: 'sale/' + 'cd'.repeat(32) }
+  ])
   t.equal(state.text('c/shop/stock/apple'), '3', 'the sandbox does not write: the caller applies')
   applyContractWrites(state, out)
   t.equal(state.text('c/shop/stock/apple'), '2')
@@ -107,7 +111,10 @@ t.test('reads see the call\'s own writes; deletes; Uint8Array payloads arrive as
   t.same(out.reads, [], 'reading its own writes reads nothing from state')
 })
 
-t.test('the same inputs give the same outputs and the same instruction count', async (t) => {
+/** An outcome without what may differ between runs of the same call: runs, and the count of a reused realm. */
+const verdictOf = (o: ContractOutcome): unknown => ({ ...o, runs: 0, interrupts: 0, interruptsExact: false })
+
+t.test('the same inputs give the same outputs, and instruction counts exact in a fresh realm, at most one over in a reused one', async (t) => {
   const source = `
     handlers['work'] = (tx, api) => {
       let h = 0
@@ -126,9 +133,47 @@ t.test('the same inputs give the same outputs and the same instruction count', a
     outcomes.push(await sandbox.run(tx('work', { n: 123_457 }), block, state))
     outcomes.push(await sandbox.run(tx('work', { n: 123_457 }), block, state))
   }
-  const strip = (o: ContractOutcome): unknown => ({ ...o, runs: 0 })
-  t.ok(outcomes[0]!.interrupts >= 12, `counted ${outcomes[0]!.interrupts} interrupts`)
-  for (const o of outcomes.slice(1)) t.same(strip(o), strip(outcomes[0]!))
+  for (const o of outcomes.slice(1)) t.same(verdictOf(o), verdictOf(outcomes[0]!))
+  const exact = outcomes.filter((o) => o.interruptsExact)
+  t.equal(exact.length, 3, 'each call of a new realm per call is exact')
+  const count = exact[0]!.interrupts
+  t.ok(count >= 12, `counted ${count} interrupts`)
+  for (const o of exact) t.equal(o.interrupts, count, 'exact counts agree')
+  for (const o of outcomes.filter((o) => !o.interruptsExact)) t.ok(o.interrupts === count || o.interrupts === count + 1, `reused realm: ${o.interrupts}`)
+})
+
+t.test('a call exactly at the instruction limit passes in a reused realm too (its limit verdict is decided again)', async (t) => {
+  const source = `handlers.x = (tx) => { let i = 0; while (i < tx.payload.n) i++; return i }`
+  const options = { runInterruptsMax: 10 }
+  const exactRealm = await ContractSandbox.compile(source, { ...options, reuseRealm: false })
+  const state = new MemoryState()
+  const fits = async (n: number): Promise<boolean> => {
+    try {
+      await exactRealm.run(tx('x', { n }), block, state)
+      return true
+    } catch (err) {
+      if ((err as ContractSandboxError).code === 'ERR_CONTRACT_INSTRUCTION_LIMIT') return false
+      throw err
+    }
+  }
+  // The largest n that fits, by bisection: the call that uses the budget to the last interrupt.
+  let lo = 40_000
+  let hi = 60_000
+  t.ok(await fits(lo))
+  t.notOk(await fits(hi))
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1
+    if (await fits(mid)) lo = mid
+    else hi = mid
+  }
+  t.equal((await exactRealm.run(tx('x', { n: lo }), block, state)).interrupts, 10, 'the limit exactly')
+  const reused = await ContractSandbox.compile(source, options)
+  // Calls of other sizes in between leave the counter at different points.
+  for (const before of [1, 7_777, 23_456, 31_000, 0]) {
+    await reused.run(tx('x', { n: before }), block, state)
+    t.equal((await reused.run(tx('x', { n: lo }), block, state)).result, lo, `fits after a call of ${before}`)
+    await expectCode(t, reused.run(tx('x', { n: lo + 1 }), block, state), 'ERR_CONTRACT_INSTRUCTION_LIMIT', `one more does not, after a call of ${before}`)
+  }
 })
 
 const hostile: Array<[string, string, keyof typeof sandboxErrorCodes | 'inert']> = [
@@ -249,7 +294,7 @@ t.test('a reused realm and a new realm per call give the same outcomes', async (
   for (let i = 0; i < 5; i++) {
     const x = await reused.run(tx('shop.sell', { item: 'apple' }), block, a)
     const y = await fresh.run(tx('shop.sell', { item: 'apple' }), block, b)
-    t.same({ ...x, runs: 0 }, { ...y, runs: 0 }, `call ${i}`)
+    t.same(verdictOf(x), verdictOf(y), `call ${i}`)
     applyContractWrites(a, x)
     applyContractWrites(b, y)
   }

@@ -41,7 +41,24 @@ export const preludeSource = `'use strict';
   const state = { get: (key) => host.get(key), put: (key, value) => { host.put(key, value) }, delete: (key) => { host.del(key) } }
   const emit = (event) => { host.out('event', toJson('an event', event)) }
   const action = (spec) => { host.out('action', toJson('an action', spec)) }
-  const prov = (statement) => { host.out('prov', toJson('a PROV statement', statement)) }
+  // PROV statements as one method per relation. The host (src/contracts/deployed.ts) names the
+  // activity (always the tx itself), resolves and confines the ids, and checks every field; the
+  // prelude only shapes the statement, so nothing here is trusted.
+  const statement = (kind, fields, attributes) => {
+    const s = { kind, ...fields }
+    if (attributes !== undefined) s.attributes = attributes
+    host.out('prov', toJson('a PROV statement', s))
+  }
+  const prov = {
+    entity: (id, attributes) => { statement('entity', { id }, attributes) },
+    wasGeneratedBy: (entity, attributes) => { statement('wasGeneratedBy', { entity }, attributes) },
+    used: (entity, attributes) => { statement('used', { entity }, attributes) },
+    wasInvalidatedBy: (entity, attributes) => { statement('wasInvalidatedBy', { entity }, attributes) },
+    wasDerivedFrom: (generatedEntity, usedEntity, attributes) => { statement('wasDerivedFrom', { generatedEntity, usedEntity }, attributes) },
+    wasAttributedTo: (entity, agent, attributes) => { statement('wasAttributedTo', { entity, agent }, attributes) },
+    hadMember: (collection, entity) => { statement('hadMember', { collection, entity }) },
+    specializationOf: (specificEntity, generalEntity) => { statement('specializationOf', { specificEntity, generalEntity }) }
+  }
 
   // Metering: QuickJS counts loop back-edges and calls, but a builtin such as 'x'.repeat(1e6) or
   // arr.join() does work in proportion to its data in one step. Charge such builtins one poll per

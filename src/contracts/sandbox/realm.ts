@@ -5,10 +5,14 @@
  *
  * Determinism across reuse: QuickJS calls the interrupt handler when a per-context counter, lowered
  * at each loop back-edge and call, reaches zero, and the counter carries over from one evaluation to
- * the next. Before each call the realm "burns" it: runs an empty loop until the handler stops it,
- * which resets the counter to its initial value. So a call's interrupt count depends only on the
- * call, never on what ran before in the realm. (Measured: two identical calls in a reused context
- * without the burn took 4 and 3 interrupts.)
+ * the next. (Measured: two identical calls in a reused context took 4 and 3 interrupts.) The first
+ * call of a realm (`fresh`) "burns" the counter first: runs an empty loop until the handler stops it,
+ * which resets the counter to its initial value, so that call's interrupt count is exact: it depends
+ * only on the call. Later calls skip the burn, which cost ~10,000 polls, a fifth of a small call's
+ * time: their counter starts at most a full period, so they count the exact number or one more,
+ * never fewer. An ok verdict in a reused realm therefore holds in a fresh one too, and the sandbox
+ * decides an instruction-limit verdict of a reused realm again in a fresh realm (sandbox.ts). Only
+ * the verdict is consensus-critical; the count of an ok call is exact only from a fresh realm.
  */
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten-core'
 import * as limits from './constants.js'
@@ -39,8 +43,18 @@ export interface RealmLimits {
 /** Thrown out of a call that read a key that was not fetched: fetch it and call again. */
 export class NeedKeySignal extends Error {
   override readonly name = 'NeedKeySignal'
-  constructor (readonly key: string) {
-    super(`need state key ${key}`)
+  readonly key: string
+  constructor (key: string) {
+    // A signal, not a failure, thrown on most calls whose keys were not prefetched: skip the stack
+    // trace, which costs more than the rest of the signal.
+    const stackTraceLimit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
+    try {
+      super(`need state key ${key}`)
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit
+    }
+    this.key = key
   }
 }
 
@@ -52,6 +66,8 @@ export class RunRecord {
   readonly actions: Json[] = []
   readonly prov: Json[] = []
   interrupts = 0
+  /** Whether the counter was reset before the call, so that `interrupts` is exact (see the file's comment). */
+  exact = false
   /** Polls charged by metered builtins, not yet a whole interrupt. */
   chargedPolls = 0
   interrupted = false
@@ -185,10 +201,14 @@ export class Realm {
 
   #call (record: RunRecord, method: 'run' | 'types', args: string[]): string | undefined {
     const ctx = this.#ctx
+    const fresh = this.#calls === 0
     this.#calls++
     this.#record = record
     try {
-      this.#burn(record)
+      if (fresh) {
+        this.#burn(record)
+        record.exact = true
+      }
       const fn = ctx.getProp(this.#api, method)
       const handles = args.map((a) => ctx.newString(a))
       try {

@@ -9,10 +9,20 @@
  *     api.emit({ sold: tx.payload.item })
  *   }
  *
+ * The handler's `api`: `state.get/put/delete` (string keys and values, under the sandbox's
+ * statePrefix), `block` ({ height, time }), `emit(event)`, `action(spec)` (an orchestration action),
+ * and `prov.entity(id, attrs?)`, `prov.wasGeneratedBy(entity, attrs?)`, `prov.used(entity, attrs?)`,
+ * `prov.wasInvalidatedBy(entity, attrs?)`, `prov.wasDerivedFrom(generated, used, attrs?)`,
+ * `prov.wasAttributedTo(entity, agent, attrs?)`, `prov.hadMember(collection, entity)`,
+ * `prov.specializationOf(specific, general)`. The sandbox only collects events, actions and PROV
+ * statements as JSON objects (ContractOutcome); what they mean, and which ids a contract may name,
+ * is decided by the caller (src/contracts/deployed.ts for deployed contracts).
+ *
  * The source is compiled once into a Realm (realm.ts) that is reused across calls: each call runs the
  * contract's top level afresh (fresh `handlers`, fresh top-level variables), every object a contract
- * can reach is frozen, and the instruction counter is reset before each call, so a call sees nothing
- * another left behind and counts the same instructions wherever it runs. A realm is dropped after a
+ * can reach is frozen, and a call that runs past its instruction or memory limit in a reused realm is
+ * decided again in a fresh one, so a call sees nothing another left behind and gets the same verdict
+ * wherever it runs. A realm is dropped after a
  * verdict that may leave the engine in doubt (instruction, memory or stack limit, pending promise
  * jobs). A memory-limit verdict in a realm that ran earlier calls is decided again in a new realm: the
  * heap of a reused realm holds garbage that a fresh one does not. Option `reuseRealm: false` uses a new
@@ -30,7 +40,7 @@ import { newQuickJSWASMModuleFromVariant } from 'quickjs-emscripten-core'
 import type { QuickJSWASMModule } from 'quickjs-emscripten-core'
 import type { StateReader, StateWriter } from '../../ledger/index.js'
 import * as limits from './constants.js'
-import { ContractCompileError, ContractMemoryLimitError, ContractOutputLimitError, ContractSandboxError } from './errors.js'
+import { ContractCompileError, ContractInstructionLimitError, ContractMemoryLimitError, ContractOutputLimitError, ContractSandboxError } from './errors.js'
 import { NeedKeySignal, Realm, RunRecord, utf8Bytes } from './realm.js'
 import type { Json, RealmLimits } from './realm.js'
 
@@ -71,8 +81,13 @@ export interface ContractOutcome {
   readonly prov: readonly Json[]
   /** Keys (with prefix) the deciding run read from state, in order of first read. */
   readonly reads: readonly string[]
-  /** Interrupts the deciding run took: its deterministic instruction count, in units of pollsPerInterrupt. */
+  /**
+   * Interrupts the deciding run took: its instruction count in units of pollsPerInterrupt. Exact when
+   * `interruptsExact` (the run was a realm's first); otherwise the exact count or one more (realm.ts).
+   * Not deterministic across reuse, unlike the verdict: do not record it.
+   */
   readonly interrupts: number
+  readonly interruptsExact: boolean
   /** Runs it took, re-runs for missing keys included. Not deterministic (depends on hints); do not record. */
   readonly runs: number
 }
@@ -158,6 +173,8 @@ export class ContractSandbox {
   readonly #reuseRealm: boolean
   readonly #types: readonly string[]
   #realm: Realm | undefined
+  /** Set by close(): a realm still in a call when the sandbox closed is disposed when it comes back, not parked. */
+  #closed = false
   /** Per tx type, the keys its last call read: prefetched before the first run. */
   readonly #readHints = new Map<string, readonly string[]>()
 
@@ -233,8 +250,13 @@ export class ContractSandbox {
     }
   }
 
-  /** Frees the realm. The sandbox makes a new one if it is used again. */
+  /**
+   * Frees the realm, and any realm a call still running holds once that call ends (a QuickJS runtime
+   * lives in WebAssembly memory, which the garbage collector never frees). A closed sandbox still
+   * runs calls, each in a new realm.
+   */
   close (): void {
+    this.#closed = true
     const realm = this.#realm
     this.#realm = undefined
     if (realm !== undefined) this.#disposeRealm(realm)
@@ -257,7 +279,7 @@ export class ContractSandbox {
   }
 
   #returnRealm (realm: Realm): void {
-    if (this.#reuseRealm && !realm.spent && this.#realm === undefined) this.#realm = realm
+    if (this.#reuseRealm && !this.#closed && !realm.spent && this.#realm === undefined) this.#realm = realm
     else this.#disposeRealm(realm)
   }
 
@@ -281,9 +303,10 @@ export class ContractSandbox {
       resultJson = realm.run(record, type, txJson, blockJson)
     } catch (err) {
       if (err instanceof NeedKeySignal) return err
-      if (err instanceof ContractMemoryLimitError && !fresh) {
-        // A reused realm's heap holds what earlier calls left for the collector: decide again in a
-        // realm in the state every node's realm starts from.
+      if ((err instanceof ContractMemoryLimitError || err instanceof ContractInstructionLimitError) && !fresh) {
+        // A reused realm's heap holds what earlier calls left for the collector, and its instruction
+        // counter may count one interrupt too many: decide again in a realm in the state every node's
+        // realm starts from.
         realm.markSpent()
         this.#returnRealm(realm)
         return this.#runOnce(type, txJson, blockJson, values, runs)
@@ -305,6 +328,7 @@ export class ContractSandbox {
       prov: record.prov,
       reads: [...record.reads],
       interrupts: record.interrupts,
+      interruptsExact: record.exact,
       runs
     }
   }
