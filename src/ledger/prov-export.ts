@@ -14,7 +14,7 @@ import type { Attribute, Bundle, LineageDirection, ProvDocument, ProvRecord, Qua
 import type { Ledger } from './ledger.js'
 import { ProvQueryError } from './prov-queries.js'
 import type { ProvQueries } from './prov-queries.js'
-import { ledgerProvIds, parseTxPosition, provKeys } from './provenance.js'
+import { decodeTxProvRecords, ledgerProvIds, parseTxPosition, provKeys } from './provenance.js'
 
 /** The prefixes of every export (prov and xsd are predefined). */
 export const provExportPrefixes: Readonly<Record<string, string>> = Object.freeze({ tom: tomNamespace })
@@ -79,7 +79,7 @@ async function blockBundleAt(ledger: Ledger, height: number): Promise<Bundle> {
   // One prefix scan for the stored records of every tx of the block.
   const stored = new Map<number, ProvRecord[]>()
   for (const [key, value] of await ledger.scanProv(provKeys.txRecordsOfBlock(height), block.txs.length)) {
-    stored.set(parseTxPosition(key.slice(2)).index, decode<ProvRecord[]>(value))
+    stored.set(parseTxPosition(key.slice(2)).index, decodeTxProvRecords(value))
   }
   const time = literal.dateTime(block.header.time).value
   const b = new RecordsBuilder()

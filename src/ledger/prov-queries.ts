@@ -19,7 +19,7 @@ import type { LineageDirection, LineageEdge, LineageIndex, LineageResult, ProvEv
 import type { Block } from './block.js'
 import { layout } from './layout.js'
 import type { Ledger, Receipt } from './ledger.js'
-import { decodeEdge, isKeyAgent, ledgerProvIds, parseTxPosition, provKeys, txIdOfActivity, txPosition } from './provenance.js'
+import { decodeEdge, decodeProvEvent, isKeyAgent, ledgerProvIds, parseTxPosition, provKeys, txIdOfActivity, txPosition } from './provenance.js'
 
 /** Default number of txs one historian page returns. */
 export const historianEntriesDefault = 1000
@@ -415,7 +415,7 @@ export class ProvQueries {
 
   async #event(key: string): Promise<ProvEvent | undefined> {
     const raw = await this.#ledger.getProvRecord(key)
-    return raw === undefined ? undefined : decode<ProvEvent>(raw)
+    return raw === undefined ? undefined : decodeProvEvent(raw)
   }
 
   /**

@@ -15,19 +15,21 @@
  *
  * Index keys (strings; values CBOR unless said):
  *   k/<id>                          [kind]        what the id was declared as (not tom:tx/, tom:key/ agents)
- *   g/<id>, i/<id>, u/<id>          ProvEvent     generation, invalidation, first use of an entity
+ *   g/<id>, i/<id>, u/<id>          event         generation, invalidation, first use of an entity
+ *                                                 ([height, index, activity | null, time | null])
  *   b/<from>\x01<relation>\x01<pos> <to>[\x01<id>]   for backward lineage (from = the relation's first argument)
  *   f/<to>\x01<relation>\x01<pos>   <from>[\x01<id>] for forward lineage (to = its second argument)
  *   a/<agent>\x01<pos>              tx id (raw)   every tx an agent (tom:key/<hex>) signed
- *   t/<pos>                         [record]      the contract's records of the tx (exports; a block is a bundle)
+ *   t/<pos>                         records       the contract's records of the tx (exports; a block is a bundle),
+ *                                                 in the positional form of encodeTxProvRecords
  * Edge values are the UTF-8 of the other end (and the relation's id, when it has one), not CBOR:
  * the key holds the rest, and a tx writes several edges.
  * <pos> is the height (12 digits), then the tx's index in its block (6), then for edges the record's
  * number in the tx (4): lexical order is chain order.
  */
 import { decode, encode, toHex } from '../crypto/index.js'
-import { checkDocument, checkProvRecords, isElement, lineageEdges, normaliseRecord, ProvConstraintError, ProvFormatError, tomNamespace } from '../prov/index.js'
-import type { LineageDirection, LineageEdge, ProvEvent, ProvIndex, ProvPosition, ProvRecord, QualifiedName, RecordKind, RelationKind } from '../prov/index.js'
+import { checkDocument, checkProvRecords, isElement, lineageEdges, normaliseRecord, ProvConstraintError, ProvFormatError, relationArgument, relationSpecs, tomNamespace } from '../prov/index.js'
+import type { Attribute, LineageDirection, LineageEdge, LiteralType, ProvEvent, ProvIndex, ProvPosition, ProvRecord, QualifiedName, RecordKind, RelationKind } from '../prov/index.js'
 import { TxFailedError } from './errors.js'
 import type { Tx } from './tx.js'
 
@@ -117,10 +119,10 @@ class StoredProvIndex implements ProvIndex {
     readonly ownActivity: QualifiedName
   ) {}
 
-  read<T>(key: string): Promise<T | undefined> {
+  read<T>(key: string, decodeValue: (raw: Uint8Array) => T = decode<T>): Promise<T | undefined> {
     let read = this.#reads.get(key) as Promise<T | undefined> | undefined
     if (read === undefined) {
-      read = this.view.get(key).then((raw) => (raw === undefined ? undefined : decode<T>(raw)))
+      read = this.view.get(key).then((raw) => (raw === undefined ? undefined : decodeValue(raw)))
       this.#reads.set(key, read)
     }
     return read
@@ -135,15 +137,15 @@ class StoredProvIndex implements ProvIndex {
   }
 
   generationOf(entity: QualifiedName): Promise<ProvEvent | undefined> {
-    return this.read<ProvEvent>(provKeys.generation(entity))
+    return this.read(provKeys.generation(entity), decodeProvEvent)
   }
 
   invalidationOf(entity: QualifiedName): Promise<ProvEvent | undefined> {
-    return this.read<ProvEvent>(provKeys.invalidation(entity))
+    return this.read(provKeys.invalidation(entity), decodeProvEvent)
   }
 
   firstUseOf(entity: QualifiedName): Promise<ProvEvent | undefined> {
-    return this.read<ProvEvent>(provKeys.firstUse(entity))
+    return this.read(provKeys.firstUse(entity), decodeProvEvent)
   }
 }
 
@@ -190,13 +192,13 @@ export async function indexTxProvenance(tx: Tx, records: readonly ProvRecord[], 
         break
       }
       case 'generation':
-        put(provKeys.generation(fact.entity), encode(fact.event))
+        put(provKeys.generation(fact.entity), encodeProvEvent(fact.event))
         break
       case 'invalidation':
-        put(provKeys.invalidation(fact.entity), encode(fact.event))
+        put(provKeys.invalidation(fact.entity), encodeProvEvent(fact.event))
         break
       case 'firstUse':
-        put(provKeys.firstUse(fact.entity), encode(fact.event))
+        put(provKeys.firstUse(fact.entity), encodeProvEvent(fact.event))
         break
     }
   }
@@ -211,7 +213,74 @@ export async function indexTxProvenance(tx: Tx, records: readonly ProvRecord[], 
     }
   }
   put(provKeys.agentTx(ledgerProvIds.key(tx.signer), at), tx.id)
-  if (normalised.length > 0) put(provKeys.txRecords(at), encode(normalised as unknown as Record<string, unknown>[]))
+  if (normalised.length > 0) put(provKeys.txRecords(at), encodeTxProvRecords(normalised))
+}
+
+/** A generation, invalidation or first use, positionally: [height, index, activity | null, time | null]. */
+export function encodeProvEvent(event: ProvEvent): Uint8Array {
+  return encode([event.at.height, event.at.index, event.activity ?? null, event.time ?? null])
+}
+
+export function decodeProvEvent(bytes: Uint8Array): ProvEvent {
+  const [height, index, activity, time] = decode<[number, number, string | null, string | null]>(bytes)
+  const at = { height, index }
+  if (activity === null) return time === null ? { at } : { at, time }
+  return time === null ? { at, activity } : { at, activity, time }
+}
+
+type Row = (string | null | Row)[]
+
+function attributeRows(attributes: readonly Attribute[]): Row {
+  return attributes.map((a) => (a.value.lang === undefined ? [a.name, a.value.value, a.value.type] : [a.name, a.value.value, a.value.type, a.value.lang]))
+}
+
+function attributesOf(rows: Row): Attribute[] {
+  return (rows as string[][]).map(([name, value, type, lang]) => ({ name: name!, value: lang === undefined ? { value: value!, type: type as LiteralType } : { value: value!, type: type as LiteralType, lang } }))
+}
+
+/**
+ * Normalised records in a positional form: each record an array (kind, then its fields in PROV-N
+ * order, null where absent, then attributes as [name, value, type, lang?]). Five times cheaper to
+ * encode than the records as CBOR maps, which each tx writes once.
+ */
+export function encodeTxProvRecords(records: readonly ProvRecord[]): Uint8Array {
+  const rows: Row[] = records.map((r) => {
+    if (isElement(r)) {
+      const row: Row = [r.kind, r.id, attributeRows(r.attributes)]
+      if (r.kind === 'activity') row.push(r.startTime ?? null, r.endTime ?? null)
+      return row
+    }
+    const spec = relationSpecs[r.kind]
+    const row: Row = [r.kind]
+    for (const a of spec.args) row.push(relationArgument(r, a.field) ?? null)
+    if (spec.identified) row.push(('id' in r ? r.id : undefined) ?? null, attributeRows('attributes' in r ? r.attributes : []))
+    return row
+  })
+  return encode(rows)
+}
+
+export function decodeTxProvRecords(bytes: Uint8Array): ProvRecord[] {
+  return decode<Row[]>(bytes).map((row) => {
+    const kind = row[0] as RecordKind
+    if (kind === 'entity' || kind === 'agent') return { kind, id: row[1] as string, attributes: attributesOf(row[2] as Row) }
+    if (kind === 'activity') {
+      const out: Record<string, unknown> = { kind, id: row[1], attributes: attributesOf(row[2] as Row) }
+      if (row[3] !== null) out.startTime = row[3]
+      if (row[4] !== null) out.endTime = row[4]
+      return out as unknown as ProvRecord
+    }
+    const spec = relationSpecs[kind]
+    const out: Record<string, unknown> = { kind }
+    spec.args.forEach((a, i) => {
+      if (row[i + 1] !== null) out[a.field] = row[i + 1]
+    })
+    if (spec.identified) {
+      const id = row[spec.args.length + 1]
+      if (id !== null) out.id = id
+      out.attributes = attributesOf(row[spec.args.length + 2] as Row)
+    }
+    return out as unknown as ProvRecord
+  })
 }
 
 /** The edge an index record stands for (a `b/` or `f/` key and its value). */

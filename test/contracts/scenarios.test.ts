@@ -8,7 +8,7 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { join } from 'node:path'
 import { decode, generateKeyPair, Signer, toHex } from '../../src/crypto/index.js'
-import { decodeEdge, Ledger, LevelKvStore, ledgerProvIds, provKeys } from '../../src/ledger/index.js'
+import { decodeEdge, decodeProvEvent, decodeTxProvRecords, Ledger, LevelKvStore, ledgerProvIds, provKeys } from '../../src/ledger/index.js'
 import type { Receipt, Tx } from '../../src/ledger/index.js'
 import type { LineageDirection, ProvRecord, RelationKind } from '../../src/prov/index.js'
 import { CoreContracts } from '../../src/contracts/index.js'
@@ -67,7 +67,7 @@ async function openChain(t: Test): Promise<Chain> {
       const found = await ledger.getTx(committed.id)
       if (found === undefined) throw new Error('tx not committed')
       const raw = await ledger.getProvRecord(provKeys.txRecords({ height: found.height, index: found.index }))
-      return raw === undefined ? undefined : decode<ProvRecord[]>(raw)
+      return raw === undefined ? undefined : decodeTxProvRecords(raw)
     }
   }
 }
@@ -224,7 +224,7 @@ t.test('a device, an image and a container, end to end on one ledger', async (t)
     c.tx(cam, 'device.leave', { id: 'cam1' }),
     c.tx(c.admin, 'device.authorise', { id: 'cam1', publicKey: stranger.publicKey, attributes: firmware })
   ), ['ERR_ACL_DENIED', 'ok', 'ERR_DEVICE_LEFT', 'ERR_DEVICE_LEFT', 'ERR_DEVICE_LEFT', 'ERR_DEVICE_LEFT', 'ERR_DEVICE_EXISTS'])
-  t.same(decode(await c.ledger.getProvRecord(provKeys.invalidation('tom:device/cam1')) as Uint8Array), { at: { height: c.ledger.head!.height, index: 1 }, activity: ledgerProvIds.tx(leave.id) })
+  t.same(decodeProvEvent((await c.ledger.getProvRecord(provKeys.invalidation('tom:device/cam1')))!), { at: { height: c.ledger.head!.height, index: 1 }, activity: ledgerProvIds.tx(leave.id) })
   t.match(await c.state('device/cam1'), { status: 'left', leftAt: c.ledger.head!.height })
 
   // The image is revoked: no new container of it; an admin may approve it again.

@@ -3,7 +3,7 @@ import type { Test } from 'tap'
 import { join } from 'node:path'
 import { decode, toHex } from '../../src/crypto/index.js'
 import type { Signer } from '../../src/crypto/index.js'
-import { Ledger, LevelKvStore, ledgerProvIds, provKeys, ProvQueries } from '../../src/ledger/index.js'
+import { decodeTxProvRecords, Ledger, LevelKvStore, ledgerProvIds, provKeys, ProvQueries } from '../../src/ledger/index.js'
 import type { StateReader, StateWriter, Tx, TxContext, TxExecutor } from '../../src/ledger/index.js'
 import { CoreContracts } from '../../src/contracts/index.js'
 import type { ProvRecord, QualifiedName } from '../../src/prov/index.js'
@@ -102,7 +102,7 @@ export async function ledgerRecords(ledger: Ledger): Promise<ProvRecord[]> {
       if (!receipts[index]!.ok) continue
       out.push({ kind: 'wasAssociatedWith', activity: ledgerProvIds.tx(t.id), agent: ledgerProvIds.key(t.signer), attributes: [] })
       const raw = await ledger.getProvRecord(provKeys.txRecords({ height: h, index }))
-      if (raw !== undefined) out.push(...decode<ProvRecord[]>(raw))
+      if (raw !== undefined) out.push(...decodeTxProvRecords(raw))
     }
   }
   return out

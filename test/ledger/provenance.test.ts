@@ -10,9 +10,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { decode, encode, toHex } from '../../src/crypto/index.js'
 import { CoreContracts } from '../../src/contracts/index.js'
-import { decodeEdge, layout, Ledger, LevelKvStore, ledgerProvIds, provKeys, txProvRecordsMax, verifyChain } from '../../src/ledger/index.js'
+import { decodeEdge, decodeProvEvent, decodeTxProvRecords, encodeTxProvRecords, layout, Ledger, LevelKvStore, ledgerProvIds, provKeys, txProvRecordsMax, verifyChain } from '../../src/ledger/index.js'
 import type { StateReader, StateWriter, Tx, TxContext, TxExecutor } from '../../src/ledger/index.js'
-import { MemoryProvIndex } from '../../src/prov/index.js'
+import { MemoryProvIndex, normaliseRecord } from '../../src/prov/index.js'
+import { sampleDocument } from '../prov/sample.js'
+import { randomDocument } from '../prov/random-documents.js'
 import type { ProvRecord } from '../../src/prov/index.js'
 import { dataTx, makeNetwork, nextBlock, tx } from './chain-fixture.js'
 import { SeededRandom } from '../crypto/seeded-random.js'
@@ -77,8 +79,8 @@ t.test('data.add leaves generation, attribution, derivation edges both ways, the
     ['used', ledgerProvIds.tx(b.id)],
     ['wasDerivedFrom', 'tom:data/b']
   ])
-  t.same(decode((await ledger.getProvRecord(provKeys.generation('tom:data/b')))!), { at: { height: 1, index: 1 }, activity: ledgerProvIds.tx(b.id) })
-  t.same(decode((await ledger.getProvRecord(provKeys.firstUse('tom:data/a')))!), { at: { height: 1, index: 1 }, activity: ledgerProvIds.tx(b.id) })
+  t.same(decodeProvEvent((await ledger.getProvRecord(provKeys.generation('tom:data/b')))!), { at: { height: 1, index: 1 }, activity: ledgerProvIds.tx(b.id) })
+  t.same(decodeProvEvent((await ledger.getProvRecord(provKeys.firstUse('tom:data/a')))!), { at: { height: 1, index: 1 }, activity: ledgerProvIds.tx(b.id) })
   t.same(decode((await ledger.getProvRecord(provKeys.kind('tom:data/a')))!), ['entity'])
 
   // Every tx the admin signed, in chain order, genesis included; the value is the tx id.
@@ -87,7 +89,7 @@ t.test('data.add leaves generation, attribution, derivation edges both ways, the
   // The tx's own activity, its signer and their association are implied: no kind record for them.
   t.equal(await ledger.getProvRecord(provKeys.kind(ledgerProvIds.tx(b.id))), undefined)
   t.equal(await ledger.getProvRecord(provKeys.kind(ledgerProvIds.key(net.admin.publicKey))), undefined)
-  const records = decode<ProvRecord[]>((await ledger.getProvRecord(provKeys.txRecords({ height: 1, index: 1 })))!)
+  const records = decodeTxProvRecords((await ledger.getProvRecord(provKeys.txRecords({ height: 1, index: 1 })))!)
   t.same(records.map((r) => r.kind), ['entity', 'wasGeneratedBy', 'wasAttributedTo', 'used', 'wasDerivedFrom'])
   await ledger.close()
 })
@@ -127,7 +129,7 @@ t.test('a PROV-CONSTRAINTS violation fails the tx with its code and discards its
       t.same(await scan(ledger, provKeys.agentTx(ledgerProvIds.key(net.admin.publicKey), { height: 1, index: i })), [], `${name}: not in the agent index`)
     }
   }
-  t.same(decode((await ledger.getProvRecord(provKeys.invalidation('tom:e/1')))!), { at: { height: 1, index: 8 }, activity: ledgerProvIds.tx(cases[8]![1].id) })
+  t.same(decodeProvEvent((await ledger.getProvRecord(provKeys.invalidation('tom:e/1')))!), { at: { height: 1, index: 8 }, activity: ledgerProvIds.tx(cases[8]![1].id) })
 
   // In a later block: a committed tx's activity may be referred to; a failed tx's may not.
   const failed = cases[2]![1]
@@ -242,12 +244,25 @@ t.test('property: the ledger decides as the pure PROV checker over random histor
     }
     for (const e of entities) {
       const [generation, invalidation] = [await ledger.getProvRecord(provKeys.generation(e)), await ledger.getProvRecord(provKeys.invalidation(e))]
-      t.same(generation === undefined ? undefined : decode(generation), await reference.generationOf(e), `seed ${seed}: generation of ${e}`)
-      t.same(invalidation === undefined ? undefined : decode(invalidation), await reference.invalidationOf(e), `seed ${seed}: invalidation of ${e}`)
+      t.same(generation === undefined ? undefined : decodeProvEvent(generation), await reference.generationOf(e), `seed ${seed}: generation of ${e}`)
+      t.same(invalidation === undefined ? undefined : decodeProvEvent(invalidation), await reference.invalidationOf(e), `seed ${seed}: invalidation of ${e}`)
     }
     await ledger.close()
   }
   // The histories must exercise both sides, and most of the codes.
   t.ok((outcomes.get('ok') ?? 0) >= 50, `accepted: ${JSON.stringify([...outcomes])}`)
   t.ok(outcomes.size >= 7, `outcomes: ${JSON.stringify([...outcomes])}`)
+})
+
+t.test('the positional codec of a tx\'s records gives back the normalised records', async (t) => {
+  const documents = [sampleDocument(), ...Array.from({ length: 40 }, (_, i) => randomDocument(new SeededRandom(1000 + i)))]
+  let records = 0
+  for (const [i, doc] of documents.entries()) {
+    for (const group of [doc.records, ...doc.bundles.map((b) => b.records)]) {
+      const normalised = group.map(normaliseRecord)
+      t.strictSame(decodeTxProvRecords(encodeTxProvRecords(normalised)), normalised, `document ${i}`)
+      records += normalised.length
+    }
+  }
+  t.ok(records > 500, `${records} records`)
 })
