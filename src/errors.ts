@@ -10,7 +10,7 @@ import { sandboxErrorCodes } from './contracts/sandbox/index.js'
 import { deployedErrorCodes } from './contracts/deployed-errors.js'
 import { aclErrorCodes } from './contracts/acl.js'
 import { nodeErrorCodes, raftStorageErrorCodes } from './node/index.js'
-import { runtimeErrorCodes } from './orchestrator/errors.js'
+import { orchestratorErrorCodes, runtimeErrorCodes } from './orchestrator/errors.js'
 
 export interface ErrorRegistry {
   readonly module: string
@@ -34,5 +34,6 @@ export const errorRegistries: readonly ErrorRegistry[] = [
   { module: 'contracts: ACL rules', codes: aclErrorCodes },
   { module: 'node', codes: nodeErrorCodes },
   { module: 'node: Raft storage', codes: raftStorageErrorCodes },
-  { module: 'orchestrator: container runtime', codes: runtimeErrorCodes }
+  { module: 'orchestrator: container runtime', codes: runtimeErrorCodes },
+  { module: 'orchestrator', codes: orchestratorErrorCodes }
 ]

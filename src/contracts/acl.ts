@@ -365,6 +365,15 @@ export const defaultAclRules: readonly AclRule[] = validateAclRules([
     action: 'ALLOW'
   },
   {
+    id: 'nodes-report-health',
+    description: 'nodes declare a node unreachable or reachable again (the Raft leader watches its peers)',
+    participant: 'node',
+    operation: ['CREATE'],
+    resource: 'tx:node.*',
+    condition: "tx.type in ['node.unreachable', 'node.reachable']",
+    action: 'ALLOW'
+  },
+  {
     id: 'nodes-add-data',
     description: 'nodes add data: their own, or on behalf of a container they run (data.add checks which)',
     participant: 'node',
@@ -374,9 +383,9 @@ export const defaultAclRules: readonly AclRule[] = validateAclRules([
   },
   {
     id: 'nodes-run-containers',
-    description: 'a node creates and deletes the containers that run on it',
+    description: 'a node creates, updates (container.status) and deletes the containers that run on it',
     participant: 'node',
-    operation: ['CREATE', 'DELETE'],
+    operation: ['CREATE', 'UPDATE', 'DELETE'],
     resource: 'container/*',
     condition: 'resource.node == participant.key',
     action: 'ALLOW'

@@ -15,7 +15,8 @@
  *   network              { name }
  *   org/<name>           { name, admins: [publicKey] }
  *   identity/<keyHex>    { kind: 'admin' | 'node' | 'device' | 'container', org, name?, id? }
- *   node/<keyHex>        { org, name, height, raftId, addrs }
+ *   node/<keyHex>        { org, name, height, raftId, addrs, labels?, capacity? } (labels and capacity only
+ *                        when node.add gave them: placement reads them, tom/placement.ts)
  *   nodes                [keyHex]: every node, in the order they were added
  *   raft/nextId          the Raft id the next node gets (founding nodes get 1, 2, ...)
  *   acl/rules            the ACL rule set (tom/access.ts); trace/<type> a level (tom/trace.ts)
@@ -23,13 +24,14 @@
 import { encode, fromHex, toHex, publicKeyBytes } from '../crypto/index.js'
 import { TxFailedError } from '../ledger/index.js'
 import type { StateReader, StateWriter, Tx, TxContext, TxExecutor } from '../ledger/index.js'
-import { asPayload, bytesField, listField, nameField, onlyFields } from './payload.js'
+import { asPayload, bytesField, listField, nameField, onlyFields, optionalCountField, textMapField } from './payload.js'
 import type { Processor } from './processor.js'
 import { provIds } from './prov-ids.js'
 import { literal } from '../prov/index.js'
 import {
-  AclRulesReader, ContractState, orgAdminsMax, provSafe, readCbor, requireIdentity, requireTxAllowed, stateKeys,
-  tomProcessors, traceLevelOf, traceSetProcessor
+  AclRulesReader, ContractState, moveContainersOff, nodeCapacityMax, nodeHealthKey, nodeLabelNameLengthMax, nodeLabelsMax,
+  nodeLabelValueLengthMax, orgAdminsMax, provSafe, readCbor, requireIdentity, requireTxAllowed, stateKeys, tomProcessors,
+  traceLevelOf, traceSetProcessor
 } from './tom/index.js'
 import type { ContractProcessor, OrgRecord as Org } from './tom/index.js'
 // Deployed contracts and orchestration actions (contract.deploy, action.report).
@@ -48,6 +50,10 @@ export interface NodeRecord {
   readonly raftId: number
   /** Multiaddrs where its peers reach it (without /p2p/). */
   readonly addrs: string[]
+  /** Labels the placement rule matches a container's required labels against. */
+  readonly labels?: Readonly<Record<string, string>>
+  /** Most containers the placement rule puts on it (nodeCapacityDefault when absent). */
+  readonly capacity?: number
 }
 
 /** Most addresses a node record lists; longest address. */
@@ -89,7 +95,7 @@ const orgCreate: Processor = async (tx, p, state, context) => {
 }
 
 const nodeAdd: Processor = async (tx, p, state, context) => {
-  onlyFields(p, ['org', 'publicKey', 'name', 'addrs'])
+  onlyFields(p, ['org', 'publicKey', 'name', 'addrs', 'labels', 'capacity'])
   const orgName = nameField(p, 'org', 64)
   const key = bytesField(p, 'publicKey', publicKeyBytes)
   const name = nameField(p, 'name', 64)
@@ -99,6 +105,9 @@ const nodeAdd: Processor = async (tx, p, state, context) => {
     }
     return v
   }, true)
+  const labels = p.labels === undefined ? undefined : textMapField(p, 'labels', { maxEntries: nodeLabelsMax, nameMax: nodeLabelNameLengthMax, valueMax: nodeLabelValueLengthMax })
+  const capacity = optionalCountField(p, 'capacity')
+  if (capacity !== undefined && capacity > nodeCapacityMax) throw new TxFailedError('ERR_TX_INVALID_PAYLOAD', `capacity must be at most ${nodeCapacityMax}`)
   const org = await readCbor<Org>(state, stateKeys.org(orgName))
   if (org === undefined) throw new TxFailedError('ERR_ORG_UNKNOWN', `no organisation ${orgName}`)
   const signer = await requireIdentity(state, tx.signer)
@@ -109,7 +118,11 @@ const nodeAdd: Processor = async (tx, p, state, context) => {
   state.put(stateKeys.nextRaftId, encode(raftId + 1))
   state.put(stateKeys.nodes, encode([...nodes, toHex(key)]))
   state.put(stateKeys.identity(key), encode({ kind: 'node', org: orgName, name }))
-  state.put(stateKeys.node(key), encode({ org: orgName, name, height: context.height, raftId, addrs }))
+  // Labels and capacity only when given, so that records of nodes added without them keep their form.
+  state.put(stateKeys.node(key), encode({
+    org: orgName, name, height: context.height, raftId, addrs,
+    ...(labels === undefined ? {} : { labels }), ...(capacity === undefined ? {} : { capacity })
+  }))
   // A key that was a node before, and was removed, gets a new entity for its new membership: an
   // entity is generated once. Its agent (tom:node/<hex>, the node's identity) stays the same.
   const past = (await readCbor<number>(state, stateKeys.nodeMemberships(key))) ?? 0
@@ -129,7 +142,7 @@ function nodeEntity(key: Uint8Array, pastMemberships: number): string {
   return pastMemberships === 0 ? provIds.node(key) : `${provIds.node(key)}/${pastMemberships}`
 }
 
-const nodeRemove: Processor = async (tx, p, state) => {
+const nodeRemove: Processor = async (tx, p, state, context) => {
   onlyFields(p, ['publicKey'])
   const key = bytesField(p, 'publicKey', publicKeyBytes)
   const node = await readCbor<NodeRecord>(state, stateKeys.node(key))
@@ -141,6 +154,9 @@ const nodeRemove: Processor = async (tx, p, state) => {
   state.put(stateKeys.nodes, encode(nodes))
   state.delete(stateKeys.node(key))
   state.delete(stateKeys.identity(key))
+  state.delete(nodeHealthKey(toHex(key)))
+  // A graceful leave: its containers go to the remaining nodes (service continuity), in this tx.
+  await moveContainersOff(tx, state as ContractState, context, toHex(key))
   const past = (await readCbor<number>(state, stateKeys.nodeMemberships(key))) ?? 0
   state.put(stateKeys.nodeMemberships(key), encode(past + 1))
   // Declared again because node.add may have run at the minimal traceability level (a no-op otherwise).

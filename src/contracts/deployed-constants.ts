@@ -26,3 +26,11 @@ export const actionDetailCharsMax = 1024
 export const txActionsMax = 16
 /** Most open actions listOpenActions returns in one call. */
 export const openActionsListMax = 1000
+
+/**
+ * Containers the ledger tracks as joined on one node, and open start actions it tracks per node
+ * (node-load.ts). Bounded so that moving a node's containers (service continuity) fits one tx: each
+ * moved container costs about 6 PROV records and each unplaced one 3, within txProvRecordsMax (256).
+ */
+export const nodeContainersMax = 32
+export const nodeStartingMax = 64

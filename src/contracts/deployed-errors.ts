@@ -1,6 +1,6 @@
 /**
  * Receipt codes of deployed contracts (contract.deploy and the txs they handle) and of orchestration
- * actions (action.report, and actions emitted by any contract). The sandbox's own verdicts
+ * actions (action.report, container.join fulfilling one, and actions emitted by any contract). The sandbox's own verdicts
  * (ERR_CONTRACT_INSTRUCTION_LIMIT, ...) are in sandbox/errors.ts. Listed in docs/errors.md.
  */
 export const deployedErrorCodes = {
@@ -12,8 +12,9 @@ export const deployedErrorCodes = {
   ERR_ACTION_NODE_UNKNOWN: 'an orchestration action is addressed to (or migrates to) a key that is not a node',
   ERR_ACTION_TOO_MANY: 'a tx emitted more orchestration actions than txActionsMax',
   ERR_ACTION_UNKNOWN: 'action.report names no recorded action',
-  ERR_ACTION_CLOSED: 'action.report on an action already done or failed',
-  ERR_ACTION_BAD_TRANSITION: 'action.report asks for a status change that is not allowed (running twice)'
+  ERR_ACTION_CLOSED: 'action.report or container.join on an action already done or failed',
+  ERR_ACTION_BAD_TRANSITION: 'action.report asks for a status change that is not allowed (running twice, back to pending)',
+  ERR_ACTION_MISMATCH: 'container.join names an action it does not fulfil (another node, type, image or container id)'
 } as const
 
 export type DeployedErrorCode = keyof typeof deployedErrorCodes

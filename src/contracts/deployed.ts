@@ -82,7 +82,7 @@ export interface DeployedContractVersion extends DeployedContract {
  */
 export const reservedContractNames: readonly string[] = Object.freeze([
   'network', 'org', 'node', 'nodes', 'data', 'device', 'container', 'image', 'identity', 'acl', 'contract', 'action', 'actions',
-  'historian', 'raft', 'tx', 'block', 'key', 'prov', 'tom', 'system', 'admin'
+  'historian', 'raft', 'tx', 'block', 'key', 'prov', 'tom', 'system', 'admin', 'template', 'templates', 'continuity'
 ])
 
 const contractNamePattern = new RegExp(`^[a-z][a-z0-9-]{0,${contractNameCharsMax - 1}}$`)

@@ -29,6 +29,12 @@ export const contractFailureCodes = {
   ERR_CONTAINER_IDENTIFIED: 'the container already identified itself',
   ERR_CONTAINER_NOT_IDENTIFIED: 'the container joined but has not identified itself, so it may not act yet',
   ERR_CONTAINER_LEFT: 'the container left the network; it may not act again',
+  ERR_CONTAINER_LOST: 'the container was lost with its node (service continuity moved it); it may not act again',
+  ERR_NODE_HEALTH: 'node.unreachable on a node already unreachable, or node.reachable on one that is not',
+  ERR_NODE_CONTAINERS_MAX: 'the node already has as many joined containers (or open start actions) as the ledger tracks per node',
+  ERR_TEMPLATE_UNKNOWN: 'no orchestration template of that id is in force',
+  ERR_TEMPLATES_MAX: 'as many templates as allowed (templatesPerEventMax) already react to that event',
+  ERR_TEMPLATE_CONTAINER_NAME: 'a matching template would start a container whose name is not valid (the event\'s tx is refused)',
   ERR_PRODUCER_UNKNOWN: 'producedBy names neither a device nor a container',
   ERR_ACL_LOCKOUT: 'acl.set refused a rule set under which its own signer could no longer submit acl.set',
   ERR_TRACE_UNKNOWN_TYPE: 'trace.set names a tx type that no built-in contract handles'

@@ -415,6 +415,19 @@ export class Ledger {
     return (await this.txSummary(fromHex(idHex)))?.ok === true
   }
 
+  /**
+   * World-state entries whose key starts with `prefix`, in key order, at most `limit`: committed state
+   * as of the head (not a block being applied).
+   */
+  async scanState(prefix: string, limit: number): Promise<[string, Uint8Array][]> {
+    const gte = layout.state(prefix)
+    // UTF-8 never holds 0xff, so this bounds every key that extends the prefix.
+    const lt = concatBytes(gte, Uint8Array.of(0xff))
+    const out: [string, Uint8Array][] = []
+    for await (const [key, value] of this.#store.entries({ gte, lt, limit })) out.push([utf8Decoder.decode(key.subarray(1)), value])
+    return out
+  }
+
   /** A provenance index record (see provenance.ts). */
   async getProvRecord(key: string): Promise<Uint8Array | undefined> {
     return this.#store.get(layout.prov(key))

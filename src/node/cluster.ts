@@ -30,6 +30,8 @@ export class Cluster implements RaftTransport, ClusterLink {
   readonly #logger: Logger
   #peerOf = new Map<NodeId, string>()
   #raftIdOf = new Map<string, NodeId>()
+  /** When a valid Raft message last came from each node (Date.now()), for the leader's health watch. */
+  readonly #lastHeard = new Map<NodeId, number>()
 
   constructor(p2p: P2pNode, ledger: Ledger, logger: Logger) {
     this.#p2p = p2p
@@ -53,6 +55,11 @@ export class Cluster implements RaftTransport, ClusterLink {
     this.#peerOf = peerOf
     this.#raftIdOf = raftIdOf
     this.#p2p.setAllowedPeers([...raftIdOf.keys()].filter((p) => p !== this.#p2p.peerId))
+  }
+
+  /** When a Raft message last came from `id` (ms since the epoch), if ever since this node started. */
+  lastHeard(id: NodeId): number | undefined {
+    return this.#lastHeard.get(id)
   }
 
   raftIdOfPeer(peerId: string): NodeId | undefined {
@@ -81,6 +88,7 @@ export class Cluster implements RaftTransport, ClusterLink {
         this.#logger.warn({ from, claimed: message.from }, 'raft message from a peer posing as another node dropped')
         return
       }
+      this.#lastHeard.set(message.from, Date.now())
       handler(message)
     })
   }

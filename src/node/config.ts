@@ -26,6 +26,20 @@ export interface NodeConfig {
   readonly snapshotEveryEntries: number
   /** Entries kept behind a snapshot, so a follower slightly behind still gets entries. Default 256. */
   readonly logEntriesKept: number
+  /**
+   * The leader says on chain that a node is unreachable (`node.unreachable`, which moves its
+   * containers to healthy nodes) when it has heard nothing from it for this long. Default 3000.
+   */
+  readonly nodeUnreachableMs: number
+  /** Whether this node carries out the container actions addressed to it. Default true. */
+  readonly orchestrator: boolean
+  /**
+   * The container engine's socket (Docker, or Podman's Docker-compatible one). Default: found from
+   * DOCKER_HOST, /var/run/docker.sock, /run/podman/podman.sock.
+   */
+  readonly containerSocket: string | null
+  /** How often the orchestrator compares what should run here with what runs. Default 5000. */
+  readonly reconcileIntervalMs: number
 }
 
 export const defaultConfig: NodeConfig = Object.freeze({
@@ -37,7 +51,11 @@ export const defaultConfig: NodeConfig = Object.freeze({
   tickMs: 50,
   electionTimeoutTicks: 10,
   snapshotEveryEntries: 1024,
-  logEntriesKept: 256
+  logEntriesKept: 256,
+  nodeUnreachableMs: 3000,
+  orchestrator: true,
+  containerSocket: null,
+  reconcileIntervalMs: 5000
 })
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'silent']
@@ -49,6 +67,17 @@ function invalid(message: string): NodeError {
 function integer(value: unknown, name: string, min: number, max: number): number {
   if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) throw invalid(`${name} must be an integer from ${min} to ${max}`)
   return value as number
+}
+
+function boolean(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') throw invalid(`${name} must be true or false`)
+  return value
+}
+
+function socketPath(value: unknown): string | null {
+  if (value === null) return null
+  if (typeof value !== 'string' || !value.startsWith('/') || value.length > 1024) throw invalid('containerSocket must be an absolute path to a unix socket, or null')
+  return value
 }
 
 function addresses(value: unknown): string[] {
@@ -73,7 +102,11 @@ export function validateConfig(input: Record<string, unknown>, base: NodeConfig 
     tickMs: integer(merged.tickMs, 'tickMs', 1, 10_000),
     electionTimeoutTicks: integer(merged.electionTimeoutTicks, 'electionTimeoutTicks', 2, 1000),
     snapshotEveryEntries: integer(merged.snapshotEveryEntries, 'snapshotEveryEntries', 2, 1_000_000),
-    logEntriesKept: integer(merged.logEntriesKept, 'logEntriesKept', 0, 1_000_000)
+    logEntriesKept: integer(merged.logEntriesKept, 'logEntriesKept', 0, 1_000_000),
+    nodeUnreachableMs: integer(merged.nodeUnreachableMs, 'nodeUnreachableMs', 100, 3_600_000),
+    orchestrator: boolean(merged.orchestrator, 'orchestrator'),
+    containerSocket: socketPath(merged.containerSocket),
+    reconcileIntervalMs: integer(merged.reconcileIntervalMs, 'reconcileIntervalMs', 100, 3_600_000)
   })
 }
 

@@ -7,9 +7,10 @@
 import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import { bytesEqual, loadKeyFile, Signer, toHex, peerIdOf, WorkerVerifier } from '../crypto/index.js'
-import { blockDocument, decodeTx, Ledger, ledgerDocument, LevelKvStore, lineageExport, ProvQueries, serialiseProv } from '../ledger/index.js'
+import { blockDocument, decodeTx, Ledger, signTx, ledgerDocument, LevelKvStore, lineageExport, ProvQueries, serialiseProv } from '../ledger/index.js'
 import type { AppliedBlock, Block, ChainHead, ProvFormat, StateReader, Tx, TxRecord } from '../ledger/index.js'
-import { CoreContracts, listNodes, stateKeyOfProvId } from '../contracts/index.js'
+import { CoreContracts, listNodes, listOpenActions, stateKeyOfProvId } from '../contracts/index.js'
+import { DockerContainerRuntime, Orchestrator } from '../orchestrator/index.js'
 import type { LineageDirection, QualifiedName } from '../prov/index.js'
 import type { NodeRecord } from '../contracts/index.js'
 import { createP2pNode } from '../p2p/index.js'
@@ -26,6 +27,14 @@ import { openLedgerStore } from './open-store.js'
 import { LevelRaftStorage } from './raft-storage.js'
 import { RaftProposer } from './raft-proposer.js'
 import { Cluster } from './cluster.js'
+import { HealthMonitor } from './health-monitor.js'
+
+/** How long a tx the node signs itself stays valid. */
+const nodeTxTtlMs = 60_000
+/** Most containers the orchestrator is told run on this node (the ledger's node-containers index). */
+const myContainersListMax = 10_000
+/** How soon a node that could not yet confirm it caught up asks again before orchestrating. */
+const orchestratorCatchUpRetryMs = 200
 
 export interface TomNodeOptions {
   /** The data folder made by `tom-node init`. */
@@ -67,6 +76,13 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
   readonly #proposer: RaftProposer
   readonly #closers: Closer[]
   readonly #logger: Logger
+  readonly #signer: Signer
+  readonly #health: HealthMonitor
+  readonly #orchestrator: Orchestrator | undefined
+  /** Set once this node has caught up with the network after starting (see #startOrchestrator). */
+  #orchestrating = false
+  /** Nonces of the txs this node signs itself: unique per node, increasing. */
+  #nonce = Date.now() * 1000
   #state: 'stopped' | 'running' | 'closed' = 'stopped'
 
   private constructor(parts: {
@@ -80,6 +96,8 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
     closers: Closer[]
     logger: Logger
     clock: (() => number) | undefined
+    dir: string
+    orchestrate: boolean
   }) {
     super()
     const { config, signer, ledger, p2p, storage, cluster, logger } = parts
@@ -91,6 +109,7 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
     this.#p2p = p2p
     this.#closers = parts.closers
     this.#logger = logger.child({ module: 'node' })
+    this.#signer = signer
     this.#proposer = new RaftProposer({
       raftId: parts.raftId,
       ledger,
@@ -111,8 +130,76 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
     this.#proposer.driver.on('softState', (s) => this.emit('role', s))
     this.#proposer.driver.on('confChange', (_cc, cs) => this.emit('membership', cs))
     cluster.serve((tx) => this.#proposer.submit(tx))
+    this.#orchestrator = parts.orchestrate ? this.#createOrchestrator(parts.dir, ledger, logger) : undefined
+    if (this.#orchestrator !== undefined) {
+      const orchestrator = this.#orchestrator
+      this.on('block', () => {
+        if (this.#orchestrating) void orchestrator.sync()
+      })
+    }
+    this.#health = new HealthMonitor({
+      self: signer.publicKey,
+      state: { get: (key) => ledger.getState(key) },
+      lastHeard: (id) => cluster.lastHeard(id),
+      isLeader: () => this.#proposer.driver.role === 'leader',
+      submit: (type, payload) => this.submitAsNode(type, payload),
+      unreachableMs: config.nodeUnreachableMs,
+      logger: logger.child({ module: 'health' }),
+      ...(parts.clock === undefined ? {} : { clock: parts.clock })
+    })
     this.on('nodes', () => {
       this.#onNodesChanged(cluster).catch((err: Error) => this.#logger.error({ err }, 'refreshing the node list failed'))
+    })
+  }
+
+  /**
+   * Starts the orchestrator once this node has applied everything the network committed before it
+   * started (a Raft read barrier): a host that restarts must not act on what its ledger said before
+   * it went down, e.g. restart a container that was moved away meanwhile.
+   */
+  async #startOrchestrator(orchestrator: Orchestrator): Promise<void> {
+    while (this.#state === 'running') {
+      try {
+        await this.#proposer.readBarrier()
+        break
+      } catch (err) {
+        this.#logger.debug({ err: (err as Error).message }, 'orchestrator waits for the node to catch up')
+        await new Promise((resolve) => setTimeout(resolve, orchestratorCatchUpRetryMs))
+      }
+    }
+    if (this.#state !== 'running') return
+    this.#orchestrating = true
+    orchestrator.start()
+  }
+
+  /** The orchestrator of this host: carries out the container actions addressed to this node. */
+  #createOrchestrator(dir: string, ledger: Ledger, logger: Logger): Orchestrator {
+    const hex = toHex(this.publicKey)
+    const socketPath = this.config.containerSocket ?? undefined
+    const runtime = new DockerContainerRuntime(socketPath === undefined ? {} : { socketPath })
+    return new Orchestrator({
+      runtime,
+      reader: {
+        get: (key) => ledger.getState(key),
+        listOpen: () => listOpenActions(ledger, hex),
+        listMyContainers: async () => (await ledger.scanState(`node-containers/${hex}/`, myContainersListMax)).map(([key]) => key.slice(key.lastIndexOf('/') + 1))
+      },
+      submit: async (type, payload) => {
+        try {
+          const { receipt } = await this.submitAsNode(type, payload as Tx['payload'])
+          return receipt.ok ? { ok: true } : { ok: false, code: receipt.code, message: receipt.message }
+        } catch (err) {
+          // Refused at admission, or no leader: the orchestrator retries or gives up by the code.
+          const { code, message } = err as { code?: string; message?: string }
+          return { ok: false, ...(code === undefined ? {} : { code }), ...(message === undefined ? {} : { message }) }
+        }
+      },
+      networkId: toHex(this.network),
+      nodeKey: hex,
+      keysDir: join(dir, 'containers'),
+      logger: logger.child({ module: 'orchestrator' }),
+      reconcileIntervalMs: this.config.reconcileIntervalMs,
+      networkMode: 'none'
     })
   }
 
@@ -171,7 +258,7 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
       const founders = (await listNodes(atGenesis)).map((n) => n.raftId)
       const storage = await LevelRaftStorage.open(new LevelKvStore(join(dir, 'raft')), { voters: founders, learners: [] })
       closers.push(() => storage.close())
-      const node = new TomNode({ config, signer: new Signer(keys), raftId: self.raftId, ledger, p2p, storage, cluster, closers, logger, clock: options.clock })
+      const node = new TomNode({ config, signer: new Signer(keys), raftId: self.raftId, ledger, p2p, storage, cluster, closers, logger, clock: options.clock, dir, orchestrate: config.orchestrator })
       node.#logger.info(
         { network: toHex(genesis.hash), peerId: peerIdOf(keys.publicKey), raftId: self.raftId, height: ledger.head!.height, listen: p2p.listenAddresses() },
         'node opened'
@@ -209,8 +296,19 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
   start(): void {
     if (this.#state !== 'stopped') throw new NodeError('ERR_NODE_STOPPED', `cannot start a ${this.#state} node`)
     this.#proposer.start()
+    this.#health.start()
     this.#state = 'running'
+    if (this.#orchestrator !== undefined) void this.#startOrchestrator(this.#orchestrator)
     this.#logger.info({ name: this.config.name }, 'node started')
+  }
+
+  /**
+   * Signs a tx of `type` with this node's own key and submits it: how the node reports what it
+   * observed or did (node health, container outcomes). Resolves once committed.
+   */
+  async submitAsNode(type: string, payload: Tx['payload'], options: { signal?: AbortSignal } = {}): Promise<CommittedTx> {
+    const tx = signTx({ network: this.network, type, signer: this.publicKey, nonce: this.#nonce++, expiresAt: Date.now() + nodeTxTtlMs, payload }, this.#signer)
+    return this.submitTx(tx, options)
   }
 
   /**
@@ -288,6 +386,8 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
   async close(): Promise<void> {
     if (this.#state === 'closed') return
     this.#state = 'closed'
+    this.#health.stop()
+    await this.#orchestrator?.stop()
     await this.#proposer.handOver()
     await this.#proposer.stop()
     for (const close of [...this.#closers].reverse()) await close()

@@ -37,3 +37,33 @@ export const memoryBytesMin = 6 * 1024 * 1024
 export const listContainersMax = 10_000
 /** Most bytes of logs returned by logs(); the tail is kept. */
 export const logBytesMax = 64 * 1024
+
+// The orchestrator (orchestrator.ts): how often it looks, how much it does per pass, how long it
+// waits for a submitted tx before trying again.
+
+/** Period of reconciliation (ledger's wanted containers against the engine's); a pending sync also runs then. */
+export const reconcileIntervalMsDefault = 5_000
+/** Shortest and longest reconcile period an operator may set. */
+export const reconcileIntervalMsMin = 100
+export const reconcileIntervalMsMax = 3_600_000
+/** Actions carried out per sync; the rest wait for the next sync (every applied block triggers one). */
+export const actionsPerSyncMax = 32
+/** Containers acted on per reconcile pass (restarted, recreated, stopped); the rest wait for the next pass. */
+export const reconcileContainersMax = 64
+/**
+ * How long a submitted outcome (join, report, leave) may stay uncommitted before the orchestrator
+ * carries the action out again (idempotently) and resubmits. Above the node's tx lifetime would leave
+ * a dropped tx unretried for too long; well above a block time keeps retries rare.
+ */
+export const resubmitAfterMsDefault = 15_000
+/** Longest wait between restarts of a container that keeps dying (the wait doubles from the reconcile period). */
+export const restartBackoffMsMax = 300_000
+/** Where a container finds its private key (mounted read-only); also in its env as TOM_KEY_FILE. */
+export const containerKeyPath = '/run/tom/container.key'
+/** Longest `detail` of an action.report or container.status (the ledger's limit). */
+export const detailCharsMax = 1024
+/**
+ * Submit outcomes that mean "did not commit, try again" rather than a refusal: no leader yet,
+ * leadership moved, full mempool, the node stopping, an expired tx.
+ */
+export const retryableSubmitCodes: readonly string[] = ['ERR_NO_LEADER', 'ERR_NOT_LEADER', 'ERR_MEMPOOL_FULL', 'ERR_NODE_STOPPED', 'ERR_TX_EXPIRED']

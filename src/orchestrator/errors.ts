@@ -83,3 +83,15 @@ export class RuntimeFailedError extends ContainerRuntimeError {
   override readonly name = 'RuntimeFailedError'
   readonly code = 'ERR_RUNTIME_FAILED'
 }
+
+/** Codes of the orchestrator itself (the runtime's are above). */
+export const orchestratorErrorCodes = {
+  ERR_ORCHESTRATOR_INVALID_OPTION: 'an Orchestrator option is missing or invalid; the message names it'
+} as const
+export type OrchestratorErrorCode = keyof typeof orchestratorErrorCodes
+
+/** An option of the Orchestrator is missing or out of range. */
+export class OrchestratorOptionError extends Error {
+  override readonly name = 'OrchestratorOptionError'
+  readonly code = 'ERR_ORCHESTRATOR_INVALID_OPTION'
+}

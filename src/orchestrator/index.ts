@@ -1,4 +1,4 @@
-/** The orchestrator: container runtime interface and drivers (reconciliation and action handling build on these). */
+/** The orchestrator: container runtime interface and drivers, and the Orchestrator that carries out actions and reconciles. */
 export * from './runtime.js'
 export * from './errors.js'
 export * as orchestratorConstants from './constants.js'
@@ -11,3 +11,31 @@ export {
   type MemoryRuntimeOptions,
   type ProcessModel
 } from './memory-runtime.js'
+export {
+  Orchestrator,
+  createOrchestrator,
+  orchestratorLabels,
+  type OrchestratorClock,
+  type OrchestratorLogger,
+  type OrchestratorOptions
+} from './orchestrator.js'
+export {
+  decodeAction,
+  decodeContainer,
+  decodeImage,
+  worldKeys,
+  RecordShapeError,
+  type ActionType,
+  type ActionStatus,
+  type ActionView,
+  type ContainerView,
+  type ImageView,
+  type MigrateParams,
+  type OpenActionEntry,
+  type OrchestratorStateReader,
+  type StartParams,
+  type ContainerParams,
+  type SubmitResult,
+  type SubmitTx
+} from './world.js'
+export { ContainerKeys } from './container-keys.js'

@@ -254,3 +254,16 @@ t.test('BlockRejectedError and TxRejectedError carry stable names', async (t) =>
   t.equal(new BlockRejectedError('ERR_BLOCK_BAD_HEIGHT', 'x').name, 'BlockRejectedError')
   t.equal(new TxRejectedError('ERR_TX_REPLAY', 'x').name, 'TxRejectedError')
 })
+
+t.test('scanState lists committed world state under a prefix, in key order, bounded', async (t) => {
+  const net = makeNetwork()
+  const ledger = await Ledger.open(new MemoryKvStore(), new CoreContracts())
+  await ledger.applyBlock(net.genesis)
+  const network = ledger.network!
+  await ledger.applyBlock(nextBlock(ledger, ['b', 'a', 'c', 'a/x'].map((id) => dataTx(network, net.admin, id)), net.node))
+  t.same((await ledger.scanState('data/', 10)).map(([k]) => k), ['data/a', 'data/a/x', 'data/b', 'data/c'])
+  t.same((await ledger.scanState('data/a', 10)).map(([k]) => k), ['data/a', 'data/a/x'])
+  t.same((await ledger.scanState('data/', 2)).length, 2, 'at most limit')
+  t.same(await ledger.scanState('nothing/', 10), [])
+  await ledger.close()
+})

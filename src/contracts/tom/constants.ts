@@ -14,3 +14,13 @@ export const deviceAttributeValueLengthMax = 256
 export const imageNameLengthMax = 128
 /** Longest location a data item may carry. */
 export const dataLocationLengthMax = 128
+/** Containers a node takes by the placement rule when node.add gives no capacity; most it may give. */
+export const nodeCapacityDefault = 16
+export const nodeCapacityMax = 1024
+/** Most labels a node carries (node.add); longest label name; longest label value. */
+export const nodeLabelsMax = 16
+export const nodeLabelNameLengthMax = 64
+export const nodeLabelValueLengthMax = 256
+/** Most templates that react to one event (templates/<on>); longest template id. */
+export const templatesPerEventMax = 32
+export const templateIdLengthMax = 64

@@ -1,5 +1,8 @@
 /**
- * Data added: `data.add { id, hash, size?, derivedFrom?, location?, producedBy? }`.
+ * Data added: `data.add { id, hash, size?, derivedFrom?, location?, producedBy?, dataType? }`.
+ *
+ * - `dataType` is a name that says what the item is; the `data.add` templates whose match it satisfies
+ *   ({ dataType: 'T' }) start a processing container for the item (templates.ts).
  *
  * - `derivedFrom` names data items already on the ledger that this one was derived from.
  * - `location` is free text (a site, a rack, coordinates) recorded as the item's prov:location.
@@ -14,7 +17,7 @@
  *   (ERR_CONTAINER_LEFT) neither signs data nor is named as its producer.
  *
  * State: data/<id> { hash, size?, owner: publicKey, height, derivedFrom, location?, producedBy?,
- *        untraced? } (untraced: recorded at the minimal level, so its PROV entity was never declared).
+ *        dataType?, untraced? } (untraced: recorded at the minimal level, so its PROV entity was never declared).
  * PROV (standard; full adds prov:location): entity tom:data/<id> (tom:Data, tom:hash, tom:size),
  *   wasGeneratedBy(data, tx), wasAttributedTo(data, signer key); with a producer
  *   wasAttributedTo(data, tom:device/<id> | tom:container/<id>); per parent used(tx, parent) and
@@ -25,11 +28,12 @@ import { TxFailedError } from '../../ledger/index.js'
 import type { Tx, TxContext } from '../../ledger/index.js'
 import { literal } from '../../prov/index.js'
 import type { Attribute } from '../../prov/index.js'
-import { bytesField, listField, nameField, onlyFields, optionalCountField, optionalTextField } from '../payload.js'
+import { bytesField, listField, nameField, onlyFields, optionalCountField, optionalNameField, optionalTextField } from '../payload.js'
 import type { Payload } from '../payload.js'
 import { provIds } from '../prov-ids.js'
 import { dataLocationLengthMax } from './constants.js'
 import { readContainer, requireIdentifiedContainer } from './containers.js'
+import { fireTemplates } from './templates.js'
 import type { ContainerRecord } from './containers.js'
 import { producerIdField, readDevice, requireJoinedDevice } from './devices.js'
 import type { DeviceRecord } from './devices.js'
@@ -81,7 +85,7 @@ async function producerOf(tx: Tx, signer: Identity, producedBy: string | undefin
 }
 
 export async function dataAdd(tx: Tx, p: Payload, state: ContractState, context: TxContext): Promise<void> {
-  onlyFields(p, ['id', 'hash', 'size', 'derivedFrom', 'location', 'producedBy'])
+  onlyFields(p, ['id', 'hash', 'size', 'derivedFrom', 'location', 'producedBy', 'dataType'])
   const signer = await requireIdentity(state, tx.signer)
   const id = provSafe('id', nameField(p, 'id', 256))
   const hash = bytesField(p, 'hash', hashBytes)
@@ -89,6 +93,7 @@ export async function dataAdd(tx: Tx, p: Payload, state: ContractState, context:
   const derivedFrom = listField(p, 'derivedFrom', derivedFromMax, (v, i) => nameField({ [`derivedFrom[${i}]`]: v }, `derivedFrom[${i}]`, 256), true)
   const location = optionalTextField(p, 'location', dataLocationLengthMax)
   const producedBy = p.producedBy === undefined ? undefined : producerIdField(p, 'producedBy')
+  const dataType = optionalNameField(p, 'dataType', 64)
   const producer = await producerOf(tx, signer, producedBy, state)
   if ((await state.get(stateKeys.data(id))) !== undefined) throw new TxFailedError('ERR_DATA_EXISTS', `data ${id} was already added`)
   const parents: { id: string, untraced: boolean }[] = []
@@ -101,6 +106,7 @@ export async function dataAdd(tx: Tx, p: Payload, state: ContractState, context:
   if (size !== undefined) record.size = size
   if (location !== undefined) record.location = location
   if (producer !== undefined) record.producedBy = producer.record.id
+  if (dataType !== undefined) record.dataType = dataType
   if (state.traceLevel === 'minimal') record.untraced = true
   state.put(stateKeys.data(id), encode(record))
 
@@ -109,6 +115,7 @@ export async function dataAdd(tx: Tx, p: Payload, state: ContractState, context:
   const attributes: Attribute[] = [{ name: 'prov:type', value: literal.qualifiedName('tom:Data') }, { name: 'tom:hash', value: literal.string(toHex(hash)) }]
   if (size !== undefined) attributes.push({ name: 'tom:size', value: literal.long(size) })
   if (location !== undefined) attributes.push({ name: 'prov:location', value: literal.string(location) })
+  if (dataType !== undefined) attributes.push({ name: 'tom:dataType', value: literal.string(dataType) })
   state.prov.add(
     { kind: 'entity', id: entity, attributes },
     { kind: 'wasGeneratedBy', entity, activity, attributes: [] },
@@ -125,5 +132,9 @@ export async function dataAdd(tx: Tx, p: Payload, state: ContractState, context:
       { kind: 'used', activity, entity: parentId, attributes: [] },
       { kind: 'wasDerivedFrom', generatedEntity: entity, usedEntity: parentId, activity, attributes: [] }
     )
+  }
+  if (dataType !== undefined) {
+    // Data ids may hold '/', which container names may not.
+    await fireTemplates(tx, state, context, 'data.add', { attributes: { dataType }, suffix: id.replaceAll('/', '.'), env: { TOM_DATA_ID: id } })
   }
 }

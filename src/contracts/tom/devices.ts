@@ -4,9 +4,11 @@
  * - `device.authorise { id, org?, publicKey, attributes: { firmwareHash, ... } }` by an admin of `org`
  *   (default: the signer's). Records the device's key and the identity attributes it must present;
  *   the key becomes an identity { kind: 'device', org, id }.
- * - `device.join { id, attributes }` signed by the device's own key: the signature proves possession
+ * - `device.join { id, attributes, node? }` signed by the device's own key: the signature proves possession
  *   of the authorised key, and the attributes it presents (firmwareHash, ...) must be exactly those it
- *   was authorised with (ERR_DEVICE_ATTRIBUTES_MISMATCH names the first that differs).
+ *   was authorised with (ERR_DEVICE_ATTRIBUTES_MISMATCH names the first that differs). `node` (public
+ *   key hex) is the node the device is attached to (ERR_NODE_UNKNOWN unless it is one); the
+ *   `device.join` templates that match its attributes start their containers there (templates.ts).
  * - `device.leave { id }` by the device itself or an admin of its organisation (also for a device that
  *   was authorised and never joined: a withdrawn authorisation).
  *
@@ -16,7 +18,7 @@
  * after it leaves, so that what it signs later is refused as a departed device's, and the key is never
  * reused. Devices and containers share one id space, since data.add's producedBy names either.
  *
- * State: device/<id> { id, org, publicKey, attributes, status, authorisedAt, joinedAt?, leftAt? }
+ * State: device/<id> { id, org, publicKey, attributes, status, authorisedAt, joinedAt?, leftAt?, node? }
  * PROV (standard; full adds the attributes):
  *   authorise: entity tom:device/<id> (tom:Device, tom:key; full: tom:<attribute> each),
  *              wasGeneratedBy(device, tx), wasAttributedTo(device, tom:org/<org>)
@@ -33,6 +35,7 @@ import { bytesField, nameField, onlyFields, optionalNameField, textMapField } fr
 import type { Payload } from '../payload.js'
 import { provIds } from '../prov-ids.js'
 import { deviceAttributeNameLengthMax, deviceAttributesMax, deviceAttributeValueLengthMax, producerIdLengthMax } from './constants.js'
+import { fireTemplates } from './templates.js'
 import { provSafe, readCbor, requireIdentity, requireNewIdentity, requireOrgAdmin, stateKeys } from './state.js'
 import type { ContractState, OrgRecord } from './state.js'
 
@@ -47,6 +50,8 @@ export interface DeviceRecord {
   readonly authorisedAt: number
   readonly joinedAt?: number
   readonly leftAt?: number
+  /** The node it is attached to (public key hex), when it joined naming one. */
+  readonly node?: string
 }
 
 /** The attribute every device presents. */
@@ -131,9 +136,12 @@ export async function deviceAuthorise(tx: Tx, p: Payload, state: ContractState, 
 }
 
 export async function deviceJoin(tx: Tx, p: Payload, state: ContractState, context: TxContext): Promise<void> {
-  onlyFields(p, ['id', 'attributes'])
+  onlyFields(p, ['id', 'attributes', 'node'])
   const id = producerIdField(p, 'id')
   const presented = identityAttributes(p)
+  const node = p.node
+  if (node !== undefined && (typeof node !== 'string' || !/^[0-9a-f]{64}$/.test(node))) throw new TxFailedError('ERR_TX_INVALID_PAYLOAD', 'node must be a node public key in 64 lowercase hex')
+  if (node !== undefined && (await state.get(`node/${node}`)) === undefined) throw new TxFailedError('ERR_NODE_UNKNOWN', `${node} is not a node`)
   const device = await readDevice(state, id)
   if (!bytesEqual(device.publicKey, tx.signer)) throw new TxFailedError('ERR_TX_UNAUTHORIZED', `device.join is signed by the key device ${id} was authorised with`)
   if (device.status === 'joined') throw new TxFailedError('ERR_DEVICE_JOINED', `device ${id} already joined at height ${device.joinedAt}`)
@@ -145,7 +153,7 @@ export async function deviceJoin(tx: Tx, p: Payload, state: ContractState, conte
       throw new TxFailedError('ERR_DEVICE_ATTRIBUTES_MISMATCH', `device ${id}: attribute ${name} is not what it was authorised with`)
     }
   }
-  state.put(stateKeys.device(id), encode({ ...device, status: 'joined', joinedAt: context.height }))
+  state.put(stateKeys.device(id), encode({ ...device, status: 'joined', joinedAt: context.height, ...(node === undefined ? {} : { node }) }))
   const entity = provIds.device(id)
   const activity = provIds.tx(tx)
   const org = provIds.org(device.org)
@@ -157,6 +165,7 @@ export async function deviceJoin(tx: Tx, p: Payload, state: ContractState, conte
     { kind: 'actedOnBehalfOf', delegate: entity, responsible: org, activity, attributes: [] },
     { kind: 'actedOnBehalfOf', delegate: provIds.key(tx.signer), responsible: entity, activity, attributes: [] }
   )
+  await fireTemplates(tx, state, context, 'device.join', { attributes: device.attributes, suffix: id, env: { TOM_DEVICE_ID: id }, ...(node === undefined ? {} : { node }) })
 }
 
 export async function deviceLeave(tx: Tx, p: Payload, state: ContractState, context: TxContext): Promise<void> {

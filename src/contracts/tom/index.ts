@@ -1,10 +1,13 @@
 /**
  * The TOM scenarios as built-in contracts: organisations' admins, devices, images, containers, data
- * added, the ACL rule set and traceability levels. core.ts registers these beside the foundation's
+ * added, node health and service continuity, orchestration templates, the ACL rule set and
+ * traceability levels. core.ts registers these beside the foundation's
  * (network.create, org.create, node.add, node.remove) and runs every one behind the ACL gate.
  */
 import { aclSet } from './access.js'
-import { containerIdentify, containerJoin, containerLeave } from './containers.js'
+import { containerIdentify, containerJoin, containerLeave, containerStatus } from './containers.js'
+import { nodeReachable, nodeUnreachable } from './continuity.js'
+import { templateRemove, templateSet } from './templates.js'
 import { dataAdd } from './data.js'
 import { deviceAuthorise, deviceJoin, deviceLeave } from './devices.js'
 import { imageApprove, imageRevoke } from './images.js'
@@ -22,6 +25,11 @@ export const tomProcessors: readonly (readonly [string, ContractProcessor])[] = 
   ['container.join', containerJoin],
   ['container.identify', containerIdentify],
   ['container.leave', containerLeave],
+  ['container.status', containerStatus],
+  ['node.unreachable', nodeUnreachable],
+  ['node.reachable', nodeReachable],
+  ['template.set', templateSet],
+  ['template.remove', templateRemove],
   ['data.add', dataAdd],
   ['acl.set', aclSet]
 ]
@@ -33,7 +41,13 @@ export * from './constants.js'
 export { derivedFromMax } from './data.js'
 export { orgAdminsMax } from './orgs.js'
 export type { DeviceRecord, DeviceStatus } from './devices.js'
-export type { ContainerRecord } from './containers.js'
+export type { ContainerDrift, ContainerRecord } from './containers.js'
+export { containerDrifts } from './containers.js'
+export { moveContainersOff, replacementContainerId, unplacedKey } from './continuity.js'
+export type { UnplacedRecord } from './continuity.js'
+export { isUnreachable, nodeHealthKey, placeContainer } from './placement.js'
+export { templateKey, templatesKey, templateEvents } from './templates.js'
+export type { TemplateRecord, TemplateEvent } from './templates.js'
 export type { ImageRecord } from './images.js'
 export { ContractState, identityOf, provSafe, readCbor, requireIdentity, stateKeys } from './state.js'
 export type { ContractProcessor, Identity, IdentityKind, OrgRecord } from './state.js'
