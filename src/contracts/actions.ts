@@ -20,8 +20,10 @@
  *                        cmd?: [string], replaces?: container id, placement?: { labels: { name: value } } }
  *                      `replaces` names the container this one takes over from (service continuity);
  *                      `placement.labels` are the node labels it needs, kept for when it has to move
- *   container.stop     { container }
- *   container.restart  { container }
+ *   container.start    ... limits?: { memoryBytes?, nanoCpus? }, labels?: { name: value } (not tom.*)
+ *   container.stop     { container }: stopped and kept; the container record says stopped: true
+ *   container.restart  { container }: (re)started; stopped: true is cleared
+ *   container.remove   { container }: stopped for good and removed from the engine; the container leaves
  *   container.migrate  { container, image, target: node hex }; addressed to the node that runs it now,
  *                      listed for the target as well. The ledger adds `newContainer`:
  *                      `<container>-m<height of the emitting tx>`, the id the copy joins under
@@ -47,6 +49,7 @@ import type { Ledger, StateReader, StateWriter, Tx, TxContext } from '../ledger/
 import { literal } from '../prov/index.js'
 import type { Attribute, ProvRecord } from '../prov/index.js'
 import {
+  containerLabelPattern, containerLabelsMax, containerMemoryBytesMax, containerMemoryBytesMin, containerNanoCpusMax, containerNanoCpusMin,
   actionCmdItemsMax, actionDetailCharsMax, actionEnvEntriesMax, actionStringCharsMax, openActionsListMax, txActionsMax
 } from './deployed-constants.js'
 import { addStarting, removeStarting } from './node-load.js'
@@ -54,7 +57,7 @@ import { onlyFields } from './payload.js'
 import type { Processor } from './processor.js'
 import { provIds } from './prov-ids.js'
 
-export const actionTypes = ['container.start', 'container.stop', 'container.restart', 'container.migrate'] as const
+export const actionTypes = ['container.start', 'container.stop', 'container.restart', 'container.remove', 'container.migrate'] as const
 export type ActionType = (typeof actionTypes)[number]
 export const actionStatuses = ['pending', 'running', 'done', 'failed'] as const
 export type ActionStatus = (typeof actionStatuses)[number]
@@ -68,6 +71,10 @@ export interface StartParams {
   readonly replaces?: string
   /** Node labels the container needs wherever it runs. */
   readonly placement?: { readonly labels: Readonly<Record<string, string>> }
+  /** Resource limits the engine enforces: memory in bytes, CPU in billionths of a CPU. */
+  readonly limits?: { readonly memoryBytes?: number; readonly nanoCpus?: number }
+  /** Labels the container carries on the engine (never tom.*: those are the orchestrator's). */
+  readonly labels?: Readonly<Record<string, string>>
 }
 
 export interface MigrateParams {
@@ -188,6 +195,38 @@ function placementLabels(v: unknown, type: string): Record<string, string> {
   return out
 }
 
+function limitsParam(v: unknown, type: string): { memoryBytes?: number; nanoCpus?: number } {
+  if (!isPlainObject(v)) throw invalid(`${type}: params.limits must be an object { memoryBytes?, nanoCpus? }`)
+  only(v, ['memoryBytes', 'nanoCpus'], `${type}: params.limits`)
+  const out: { memoryBytes?: number; nanoCpus?: number } = {}
+  if (v.memoryBytes !== undefined) {
+    if (!Number.isSafeInteger(v.memoryBytes) || (v.memoryBytes as number) < containerMemoryBytesMin || (v.memoryBytes as number) > containerMemoryBytesMax) {
+      throw invalid(`${type}: params.limits.memoryBytes must be an integer from ${containerMemoryBytesMin} to ${containerMemoryBytesMax}`)
+    }
+    out.memoryBytes = v.memoryBytes as number
+  }
+  if (v.nanoCpus !== undefined) {
+    if (!Number.isSafeInteger(v.nanoCpus) || (v.nanoCpus as number) < containerNanoCpusMin || (v.nanoCpus as number) > containerNanoCpusMax) {
+      throw invalid(`${type}: params.limits.nanoCpus must be an integer from ${containerNanoCpusMin} to ${containerNanoCpusMax}`)
+    }
+    out.nanoCpus = v.nanoCpus as number
+  }
+  return out
+}
+
+function containerLabelsParam(v: unknown, type: string): Record<string, string> {
+  if (!isPlainObject(v) || Object.keys(v).length > containerLabelsMax) throw invalid(`${type}: params.labels must be an object of at most ${containerLabelsMax} entries`)
+  const out: Record<string, string> = {}
+  for (const name of Object.keys(v).sort()) {
+    const value = v[name]
+    if (!containerLabelPattern.test(name) || name.startsWith('tom.') || typeof value !== 'string' || value.length > actionStringCharsMax) {
+      throw invalid(`${type}: params.labels.${name.slice(0, 64)} must be a label name (not tom.*) with a string value of at most ${actionStringCharsMax} characters`)
+    }
+    out[name] = value
+  }
+  return out
+}
+
 /** Checks `spec` and returns the action's type, node and params in their recorded form. */
 export async function checkActionSpec(spec: unknown, state: StateReader, height: number): Promise<{ type: ActionType; node: string; params: ActionParams }> {
   if (!isPlainObject(spec)) throw invalid('an action must be an object { type, node, params }')
@@ -202,7 +241,7 @@ export async function checkActionSpec(spec: unknown, state: StateReader, height:
   let params: ActionParams
   switch (type as ActionType) {
     case 'container.start': {
-      only(p, ['image', 'container', 'env', 'cmd', 'replaces', 'placement'], type)
+      only(p, ['image', 'container', 'env', 'cmd', 'replaces', 'placement', 'limits', 'labels'], type)
       const out: { -readonly [K in keyof StartParams]: StartParams[K] } = { image: imageParam(p, type), container: containerParam(p, type) }
       if (p.env !== undefined) {
         if (!isPlainObject(p.env) || Object.keys(p.env).length > actionEnvEntriesMax) throw invalid(`${type}: params.env must be an object of at most ${actionEnvEntriesMax} entries`)
@@ -230,11 +269,14 @@ export async function checkActionSpec(spec: unknown, state: StateReader, height:
         out.replaces = p.replaces
       }
       if (p.placement !== undefined) out.placement = { labels: placementLabels(p.placement, type) }
+      if (p.limits !== undefined) out.limits = limitsParam(p.limits, type)
+      if (p.labels !== undefined) out.labels = containerLabelsParam(p.labels, type)
       params = out
       break
     }
     case 'container.stop':
     case 'container.restart':
+    case 'container.remove':
       only(p, ['container'], type)
       params = { container: containerParam(p, type) }
       break
@@ -344,6 +386,20 @@ export async function readAction(state: StateReader, id: string): Promise<Action
   return raw === undefined ? undefined : decode<ActionRecord>(raw)
 }
 
+/**
+ * A done stop leaves the container on the ledger, stopped (reconciliation keeps it so, and does not
+ * revive it); a done restart runs it again. A remove is a stop for good: the container leaves.
+ */
+async function markStopped(state: StateWriter, action: ActionRecord, stopped: boolean): Promise<void> {
+  const key = `container/${(action.params as { container: string }).container}`
+  const raw = await state.get(key)
+  if (raw === undefined) return
+  const container = decode<Record<string, unknown>>(raw)
+  if (container.status !== 'joined' || !(container.node instanceof Uint8Array) || toHex(container.node) !== action.node) return
+  const { stopped: _was, ...rest } = container
+  state.put(key, encode(stopped ? { ...rest, stopped: true } : rest))
+}
+
 const reportStatuses: readonly ActionStatus[] = ['pending', 'running', 'done', 'failed']
 
 const actionReport: Processor = async (tx, p, state, context) => {
@@ -369,6 +425,9 @@ const actionReport: Processor = async (tx, p, state, context) => {
     if (detail === undefined) throw new TxFailedError('ERR_TX_INVALID_PAYLOAD', 'a pending report gives the reason in detail')
   }
   const final = status === 'done' || status === 'failed'
+  if (status === 'done' && (record.type === 'container.stop' || record.type === 'container.restart')) {
+    await markStopped(state, record, record.type === 'container.stop')
+  }
   if (final) {
     await closeAction(state, record, status, context.height, detail)
   } else {

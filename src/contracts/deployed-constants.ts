@@ -34,3 +34,12 @@ export const openActionsListMax = 1000
  */
 export const nodeContainersMax = 32
 export const nodeStartingMax = 64
+
+/** Bounds of a container.start's resource limits (Docker refuses less than 6 MiB of memory). */
+export const containerMemoryBytesMin = 6 * 1024 * 1024
+export const containerMemoryBytesMax = 1024 ** 4
+export const containerNanoCpusMin = 1_000_000
+export const containerNanoCpusMax = 256_000_000_000
+/** Most labels a container.start gives its container; a label name's form. */
+export const containerLabelsMax = 16
+export const containerLabelPattern = /^[a-z0-9][a-z0-9._-]{0,127}$/

@@ -32,6 +32,7 @@ import {
   worldKeys,
   type ActionView,
   type ContainerView,
+  type StartParams,
   type OpenActionEntry,
   type OrchestratorStateReader,
   type SubmitResult,
@@ -111,6 +112,19 @@ interface Launch {
   readonly imageHex: string
   readonly env: Readonly<Record<string, string>>
   readonly cmd: readonly string[] | undefined
+  readonly limits?: { readonly memoryBytes?: number; readonly nanoCpus?: number }
+  readonly labels?: Readonly<Record<string, string>>
+}
+
+/** What a start action asks for, as the engine will be told. */
+function launchOf(params: StartParams): Launch {
+  return {
+    imageHex: params.image,
+    env: params.env ?? {},
+    cmd: params.cmd,
+    ...(params.limits === undefined ? {} : { limits: params.limits }),
+    ...(params.labels === undefined ? {} : { labels: params.labels })
+  }
 }
 
 function checkHex(name: string, value: unknown): string {
@@ -375,13 +389,13 @@ export class Orchestrator {
     switch (action.type) {
       case 'container.start':
         if (action.node !== this.#node) return
-        await this.#start(action, action.params.container, { imageHex: action.params.image, env: action.params.env ?? {}, cmd: action.params.cmd })
+        await this.#start(action, action.params.container, launchOf(action.params))
         return
       case 'container.migrate': {
         const { container, image, target, newContainer } = action.params
         if (target === this.#node) {
           const earlier = await this.#launchOf(container)
-          await this.#start(action, newContainer, { imageHex: image, env: earlier?.env ?? {}, cmd: earlier?.cmd })
+          await this.#start(action, newContainer, { ...(earlier ?? { env: {}, cmd: undefined }), imageHex: image })
         } else if (action.node === this.#node && !this.#migratingAway.has(action.id)) {
           // Make before break: the source keeps serving until the target's join commits, which closes
           // the action and makes the old container leave; reconcile then stops and removes it. (A
@@ -393,6 +407,9 @@ export class Orchestrator {
         return
       }
       case 'container.stop':
+        if (action.node === this.#node) await this.#stopOnly(action)
+        return
+      case 'container.remove':
         if (action.node === this.#node) await this.#stopForGood(action, action.params.container, 'stopped and removed')
         return
       case 'container.restart':
@@ -472,9 +489,12 @@ export class Orchestrator {
       image: `sha256:${launch.imageHex}`,
       name: this.#engineName(container),
       ...(launch.cmd !== undefined && launch.cmd.length > 0 ? { command: launch.cmd } : {}),
+      ...(launch.limits?.memoryBytes === undefined ? {} : { memoryBytes: launch.limits.memoryBytes }),
+      ...(launch.limits?.nanoCpus === undefined ? {} : { nanoCpus: launch.limits.nanoCpus }),
       // TOM's variables last: an action cannot point the container at another key or identity.
       env: { ...launch.env, TOM_CONTAINER_ID: container, TOM_NETWORK: this.#network, TOM_KEY_FILE: constants.containerKeyPath },
-      labels: this.#labels({ [orchestratorLabels.action]: actionId, [orchestratorLabels.container]: container }),
+      // The action's labels first: the tom.* labels are the orchestrator's and always win.
+      labels: { ...launch.labels, ...this.#labels({ [orchestratorLabels.action]: actionId, [orchestratorLabels.container]: container }) },
       readOnlyFiles: [{ hostPath: keyFile, containerPath: constants.containerKeyPath }],
       ...(this.#networkMode !== undefined ? { networkMode: this.#networkMode } : {})
     }
@@ -534,6 +554,19 @@ export class Orchestrator {
     }
     steps.push({ type: 'action.report', payload: { id: action.id, status: 'done', detail: clip(detail) } })
     this.#submitSteps(action.id, steps)
+  }
+
+  /** Stops the container and keeps it: the done report marks it stopped on the ledger, so reconcile leaves it stopped. */
+  async #stopOnly(action: ActionView & { type: 'container.stop' }): Promise<void> {
+    const { container } = action.params
+    const found = await this.#runtime.list({ labels: this.#labels({ [orchestratorLabels.container]: container }) })
+    if (found.length === 0) {
+      this.#report(action, 'failed', `no container ${container} on this node`)
+      return
+    }
+    for (const c of found) await this.#runtime.stop(c.id, { graceS: this.#stopGraceS })
+    this.#log.info({ action: action.id, container }, 'container stopped')
+    this.#report(action, 'done', 'stopped')
   }
 
   async #restartFor(action: ActionView & { type: 'container.restart' }): Promise<void> {
@@ -645,6 +678,14 @@ export class Orchestrator {
           continue
         }
         seen.add(id)
+        if (record.stopped === true) {
+          // Stopped on purpose: keep it so, never revive it.
+          if (live(c)) {
+            await this.#runtime.stop(c.id, { graceS: this.#stopGraceS })
+            budget--
+          }
+          continue
+        }
         if (await this.#reviveIfDead(c, id)) budget--
       } catch (err) {
         if (err instanceof RuntimeUnavailableError) return
@@ -653,7 +694,7 @@ export class Orchestrator {
     }
     for (const [id, record] of desired) {
       if (budget <= 0 || this.#state === 'stopped') break
-      if (seen.has(id) || busyContainers.has(id)) continue
+      if (seen.has(id) || busyContainers.has(id) || record.stopped === true) continue
       budget--
       try {
         await this.#recreate(record)
@@ -749,7 +790,7 @@ export class Orchestrator {
       if (record?.action === undefined) return undefined
       const action = await this.#readAction(record.action)
       if (action === undefined) return undefined
-      if (action.type === 'container.start') return { imageHex: action.params.image, env: action.params.env ?? {}, cmd: action.params.cmd }
+      if (action.type === 'container.start') return launchOf(action.params)
       if (action.type !== 'container.migrate') return undefined
       current = action.params.container
     }

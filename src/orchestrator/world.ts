@@ -12,7 +12,7 @@
  */
 import { decode, toHex } from '../crypto/index.js'
 
-export const actionTypes = ['container.start', 'container.stop', 'container.restart', 'container.migrate'] as const
+export const actionTypes = ['container.start', 'container.stop', 'container.restart', 'container.remove', 'container.migrate'] as const
 export type ActionType = (typeof actionTypes)[number]
 export type ActionStatus = 'pending' | 'running' | 'done' | 'failed'
 
@@ -57,6 +57,8 @@ export interface StartParams {
   readonly cmd?: readonly string[]
   readonly replaces?: string
   readonly placement?: unknown
+  readonly limits?: { readonly memoryBytes?: number; readonly nanoCpus?: number }
+  readonly labels?: Readonly<Record<string, string>>
 }
 export interface ContainerParams {
   readonly container: string
@@ -74,6 +76,7 @@ export type ActionView =
   | ActionBase<'container.start', StartParams>
   | ActionBase<'container.stop', ContainerParams>
   | ActionBase<'container.restart', ContainerParams>
+  | ActionBase<'container.remove', ContainerParams>
   | ActionBase<'container.migrate', MigrateParams>
 
 interface ActionBase<T extends ActionType, P> {
@@ -96,6 +99,8 @@ export interface ContainerView {
   readonly status: 'joined' | 'left' | 'lost'
   /** The action that started it, when the record names one. */
   readonly action?: string
+  /** Stopped on purpose (a done container.stop): kept, not running, not revived. */
+  readonly stopped?: boolean
 }
 
 export interface ImageView {
@@ -171,17 +176,24 @@ export function decodeAction(raw: Uint8Array): ActionView {
       if (env !== undefined && (!isObject(env) || !Object.values(env).every((v) => typeof v === 'string'))) shape(what, 'params.env is not a map of strings')
       const cmd = p.cmd
       if (cmd !== undefined && (!Array.isArray(cmd) || !cmd.every((a) => typeof a === 'string'))) shape(what, 'params.cmd is not a list of strings')
+      const limits = p.limits
+      if (limits !== undefined && (!isObject(limits) || !Object.values(limits).every((v) => Number.isSafeInteger(v)))) shape(what, 'params.limits is not a map of integers')
+      const labels = p.labels
+      if (labels !== undefined && (!isObject(labels) || !Object.values(labels).every((v) => typeof v === 'string'))) shape(what, 'params.labels is not a map of strings')
       const params: StartParams = {
         image: digestHex(what, p.image),
         container,
         ...(env === undefined ? {} : { env: env as Record<string, string> }),
         ...(cmd === undefined ? {} : { cmd: cmd as string[] }),
-        ...(typeof p.replaces === 'string' ? { replaces: p.replaces } : {})
+        ...(typeof p.replaces === 'string' ? { replaces: p.replaces } : {}),
+        ...(limits === undefined ? {} : { limits: limits as StartParams['limits'] }),
+        ...(labels === undefined ? {} : { labels: labels as Record<string, string> })
       }
       return { ...base, type, params }
     }
     case 'container.stop':
     case 'container.restart':
+    case 'container.remove':
       return { ...base, type, params: { container } }
     case 'container.migrate':
       return {
@@ -211,7 +223,8 @@ export function decodeContainer(raw: Uint8Array): ContainerView {
     imageDigest: str(what, o, 'imageDigest', /^sha256:[0-9a-f]{64}$/),
     publicKey,
     status,
-    ...(action === undefined ? {} : { action })
+    ...(action === undefined ? {} : { action }),
+    ...(o.stopped === true ? { stopped: true } : {})
   }
 }
 

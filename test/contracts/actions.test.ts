@@ -178,3 +178,39 @@ t.test('a built-in contract emits actions through emitAction, within txActionsMa
   t.equal(record!.origin, 'test.orchestrate')
   t.equal(record!.node, n2, 'a node given as bytes is recorded as hex')
 })
+
+t.test('start limits and labels are checked and recorded; a done stop keeps the container, stopped; restart clears it; remove is an action', async (t) => {
+  const c = await chain(t)
+  const n2 = toHex(c.node2.publicKey)
+  const orchestrate = (...specs: Record<string, unknown>[]): Tx => tx(c.network, c.admin, 'test.orchestrate', { specs: specs as Tx['payload'] })
+  const start = (params: Record<string, unknown>): Record<string, unknown> => ({ type: 'container.start', node: n2, params: { image: digest, container: 'box', ...params } })
+  t.same(await c.block([
+    orchestrate(start({ limits: { memoryBytes: 1024 } })),
+    orchestrate(start({ limits: { nanoCpus: 1.5 } })),
+    orchestrate(start({ limits: { disk: 1 } })),
+    orchestrate(start({ labels: { 'tom.node': 'x' } })),
+    orchestrate(start({ labels: { app: 7 } }))
+  ]), ['ERR_ACTION_INVALID', 'ERR_ACTION_INVALID', 'ERR_ACTION_INVALID', 'ERR_ACTION_INVALID', 'ERR_ACTION_INVALID'])
+  const ok = orchestrate(start({ limits: { memoryBytes: 64 * 1024 * 1024, nanoCpus: 250_000_000 }, labels: { tier: 'edge', app: 'cam' } }))
+  t.same(await c.block([ok]), ['ok'])
+  const startId = `${toHex(ok.id)}-0`
+  const recorded = await readAction({ get: (k) => c.ledger.getState(k) }, startId)
+  t.same((recorded!.params as { limits: unknown; labels: unknown }).limits, { memoryBytes: 64 * 1024 * 1024, nanoCpus: 250_000_000 })
+  t.same(Object.keys((recorded!.params as { labels: object }).labels), ['app', 'tier'], 'labels recorded in key order')
+
+  const boxKey = generateKeyPair().publicKey
+  t.same(await c.block([tx(c.network, c.node2, 'container.join', { id: 'box', imageDigest: `sha256:${digest}`, publicKey: boxKey, action: startId })]), ['ok'])
+  const container = async (): Promise<Record<string, unknown>> => decode<Record<string, unknown>>((await c.ledger.getState('container/box'))!)
+  const stopTx = orchestrate({ type: 'container.stop', node: n2, params: { container: 'box' } })
+  t.same(await c.block([stopTx]), ['ok'])
+  t.same(await c.block([tx(c.network, c.node2, 'action.report', { id: `${toHex(stopTx.id)}-0`, status: 'done' })]), ['ok'])
+  t.equal((await container()).stopped, true, 'a done stop marks it stopped')
+  t.equal((await container()).status, 'joined', 'and keeps it')
+  const restartTx = orchestrate({ type: 'container.restart', node: n2, params: { container: 'box' } })
+  t.same(await c.block([restartTx]), ['ok'])
+  t.same(await c.block([tx(c.network, c.node2, 'action.report', { id: `${toHex(restartTx.id)}-0`, status: 'done' })]), ['ok'])
+  t.equal((await container()).stopped, undefined, 'a done restart runs it again')
+  const removeTx = orchestrate({ type: 'container.remove', node: n2, params: { container: 'box' } })
+  t.same(await c.block([removeTx]), ['ok'])
+  t.same((await listOpenActions(c.ledger, n2)).map((a) => a.type), ['container.remove'])
+})

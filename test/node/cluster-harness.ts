@@ -3,6 +3,8 @@ import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { readFile, writeFile } from 'node:fs/promises'
+import { dataPath } from '../../src/node/index.js'
 
 const fixture = join(import.meta.dirname, '..', 'fixtures', 'cluster-node.mjs')
 
@@ -16,6 +18,8 @@ export class NodeProcess {
   raftId = 0
   role = 'follower'
   leader = 0
+  /** Set when the process says its load workers are all done (after stop-load). */
+  idle = false
   /** Membership changes seen, as 'voters|learners'. */
   readonly confs: string[] = []
   readonly done: string[] = []
@@ -45,6 +49,8 @@ export class NodeProcess {
         this.reads.push(`${a} ${b}`)
       } else if (word === 'done') {
         this.done.push(`${a} ${b}`)
+      } else if (word === 'idle') {
+        this.idle = true
       } else if (word === 'role') {
         this.role = a!
         this.leader = Number(b)
@@ -69,6 +75,7 @@ export class NodeProcess {
   }
 
   command(line: string): void {
+    if (line.startsWith('load ')) this.idle = false
     this.child.stdin!.write(line + '\n')
   }
 
@@ -86,4 +93,17 @@ export class NodeProcess {
 /** Waits until any of `nodes` satisfies `check` (each node's output re-checks it). */
 export function untilAny(nodes: NodeProcess[], check: () => boolean, what: string, ms = 30_000): Promise<void> {
   return Promise.race(nodes.map((n) => n.until(check, what, ms)))
+}
+
+/**
+ * Config for tests of consensus alone: the leader never declares a node unreachable (a stopped or
+ * partitioned node would otherwise add health txs while the test compares chains) and no
+ * orchestrator runs. Merged into each node's config.json.
+ */
+export async function consensusOnly(dirs: readonly string[], extra: Record<string, unknown> = {}): Promise<void> {
+  for (const dir of dirs) {
+    const path = dataPath(dir, 'config')
+    const config = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>
+    await writeFile(path, JSON.stringify({ ...config, nodeUnreachableMs: 3_600_000, orchestrator: false, ...extra }))
+  }
 }

@@ -11,7 +11,7 @@ import { fromHex } from '../../src/crypto/index.js'
 import { Ledger, LevelKvStore } from '../../src/ledger/index.js'
 import { CoreContracts } from '../../src/contracts/index.js'
 import { initLocalNetwork, verifyDataDir, dataPath } from '../../src/node/index.js'
-import { freePorts, NodeProcess, untilAny } from './cluster-harness.js'
+import { consensusOnly, freePorts, NodeProcess, untilAny } from './cluster-harness.js'
 
 const built = existsSync(join(import.meta.dirname, '..', '..', 'dist', 'index.js'))
 
@@ -20,8 +20,7 @@ t.test('leader SIGKILLed under load: no acknowledged tx lost; the restarted node
   const net = await initLocalNetwork({ dir, nodes: 3, basePort: await freePorts(3) })
   // Snapshot and compact the Raft log often, so that the node we kill falls behind the log.
   for (const n of net.nodes) {
-    const config = JSON.parse(await readFile(dataPath(n.dir, 'config'), 'utf8'))
-    await writeFile(dataPath(n.dir, 'config'), JSON.stringify({ ...config, snapshotEveryEntries: 8, logEntriesKept: 2, blockTxMax: 50 }))
+    await consensusOnly([n.dir], { snapshotEveryEntries: 8, logEntriesKept: 2, blockTxMax: 50 })
   }
   const start = (i: number): NodeProcess => new NodeProcess(`node${i + 1}`, net.nodes[i]!.dir, net.adminKeyPath)
   const nodes = [0, 1, 2].map(start)
@@ -41,6 +40,8 @@ t.test('leader SIGKILLed under load: no acknowledged tx lost; the restarted node
   t.ok(followers.some((n) => n.role === 'leader'), 'a new leader was elected among the survivors')
   await untilAny(followers, () => acked() >= killedAt + 600, '600 more acks after the kill')
   for (const n of followers) n.command('stop-load')
+  // Every tx in flight settles first (a retried one may still commit), then the chains must converge.
+  await Promise.all(followers.map((n) => n.until(() => n.idle, 'its load to settle', 60_000)))
 
   const index = nodes.indexOf(leader)
   const restarted = start(index)

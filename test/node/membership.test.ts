@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { initJoiningNode, initLocalNetwork, verifyDataDir, dataPath } from '../../src/node/index.js'
-import { freePorts, NodeProcess, untilAny } from './cluster-harness.js'
+import { consensusOnly, freePorts, NodeProcess, untilAny } from './cluster-harness.js'
 
 const built = existsSync(join(import.meta.dirname, '..', '..', 'dist', 'index.js'))
 
@@ -16,6 +16,7 @@ t.test('a node joins as learner, is promoted to voter, and leaves', { skip: buil
   const dir = t.testdir()
   const base = await freePorts(4)
   const net = await initLocalNetwork({ dir, nodes: 3, basePort: base })
+  await consensusOnly(net.nodes.map((n) => n.dir))
   const nodes = net.nodes.map((n) => new NodeProcess(n.name, n.dir, net.adminKeyPath))
   t.teardown(() => {
     for (const n of nodes) if (n.child.exitCode === null && n.child.signalCode === null) n.child.kill('SIGKILL')
@@ -26,6 +27,7 @@ t.test('a node joins as learner, is promoted to voter, and leaves', { skip: buil
   const joinDir = join(dir, 'node4')
   const addr = `/ip4/127.0.0.1/tcp/${base + 3}`
   const info = await initJoiningNode({ dir: joinDir, genesis: new Uint8Array(await readFile(dataPath(net.nodes[0]!.dir, 'genesis'))), nodeName: 'node4', listen: [addr] })
+  await consensusOnly([joinDir])
   const joiner = new NodeProcess('node4', joinDir, net.adminKeyPath)
   nodes.push(joiner)
 
@@ -45,6 +47,7 @@ t.test('a node joins as learner, is promoted to voter, and leaves', { skip: buil
   leader.command('load lead 1')
   await leader.until(() => leader.acks.length >= 1, 'a tx through the leader')
   leader.command('stop-load')
+  await Promise.all([leader, joiner].map((n) => n.until(() => n.idle, 'its load to settle', 60_000)))
   joiner.command('read data/lead/0')
   await joiner.until(() => joiner.reads.length === 1, 'the read')
   t.same(joiner.reads, ['data/lead/0 present'], 'the follower read reflects the committed tx')

@@ -13,7 +13,7 @@ import { fromHex } from '../../src/crypto/index.js'
 import { Ledger, LevelKvStore } from '../../src/ledger/index.js'
 import { CoreContracts } from '../../src/contracts/index.js'
 import { initLocalNetwork, verifyDataDir, dataPath } from '../../src/node/index.js'
-import { NodeProcess, untilAny } from './cluster-harness.js'
+import { consensusOnly, NodeProcess, untilAny } from './cluster-harness.js'
 
 const built = existsSync(join(import.meta.dirname, '..', '..', 'dist', 'index.js'))
 const tag = `tp${process.pid % 100000}`
@@ -64,6 +64,7 @@ t.test('a partitioned leader steps down; the majority goes on; after healing no 
   t.teardown(removeHosts)
   const dir = t.testdir()
   const net = await initLocalNetwork({ dir, nodes: 3, basePort: 7401, hosts: [1, 2, 3].map((i) => `${subnet}.${i}`) })
+  await consensusOnly(net.nodes.map((n) => n.dir))
   const nodes = net.nodes.map((n, i) => new NodeProcess(n.name, n.dir, net.adminKeyPath, `${tag}n${i + 1}`))
   t.teardown(() => {
     for (const n of nodes) if (n.child.exitCode === null && n.child.signalCode === null) n.child.kill('SIGKILL')
@@ -85,6 +86,8 @@ t.test('a partitioned leader steps down; the majority goes on; after healing no 
 
   ip('link', 'set', `${tag}h${nodes.indexOf(leader) + 1}`, 'up')
   for (const n of nodes) n.command('stop-load')
+  // Every tx in flight settles first (a retried one may still commit), then the chains must converge.
+  await Promise.all(nodes.map((n) => n.until(() => n.idle, 'its load to settle', 60_000)))
   await Promise.all(majority.map((n) => n.until(() => n.height === Math.max(...majority.map((m) => m.height)), 'the majority to agree')))
   const target = Math.max(...majority.map((n) => n.height))
   await leader.until(() => leader.height >= target, `the healed node to reach height ${target}`, 60_000)

@@ -37,6 +37,7 @@ interface ContainerRecord {
   identified: boolean
   joinedAt: number
   action?: string
+  stopped?: boolean
 }
 
 /** What the next submits of a type do instead of committing: refuse with a code, or hang until released. */
@@ -159,6 +160,14 @@ export class FakeLedger {
         if (action === undefined) return refuse('ERR_ACTION_UNKNOWN', 'no action')
         if (action.node !== node) return refuse('ERR_TX_UNAUTHORIZED', 'not the addressed node')
         if (action.status === 'done' || action.status === 'failed') return refuse('ERR_ACTION_CLOSED', 'closed')
+        // As the contract does: a done stop keeps the container, stopped; a done restart runs it again.
+        if (p.status === 'done' && (action.type === 'container.stop' || action.type === 'container.restart')) {
+          const c = this.containers.get(action.params.container as string)
+          if (c !== undefined && c.status === 'joined' && toHex(c.node) === action.node) {
+            if (action.type === 'container.stop') c.stopped = true
+            else delete c.stopped
+          }
+        }
         action.status = p.status as string
         action.updatedHeight = this.#height
         if (typeof p.detail === 'string') action.detail = p.detail

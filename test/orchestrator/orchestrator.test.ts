@@ -268,28 +268,50 @@ async function startOne(w: World, o: Orchestrator, container: string, params: Re
   return (await w.runtime.list({ labels: { 'tom.container': container } }))[0]!.id
 }
 
-t.test('stop: stops and removes the container, leaves, reports done, deletes the key; an unknown container fails', async (t) => {
+t.test('stop: stops and keeps the container, which stays stopped through reconciles; restart runs it again', async (t) => {
+  const w = world(t)
+  const o = w.orchestrator()
+  await startOne(w, o, 'k-1')
+  const stop = w.ledger.addAction('container.stop', w.node, { container: 'k-1' })
+  await pass(o)
+  t.equal(w.ledger.actions.get(stop)!.status, 'done')
+  t.equal(w.ledger.containers.get('k-1')!.stopped, true, 'the ledger says stopped')
+  t.equal(w.ledger.containers.get('k-1')!.status, 'joined', 'and still joined')
+  const [kept] = await w.runtime.list({ labels: { 'tom.container': 'k-1' } })
+  t.equal(kept?.state, 'exited', 'kept on the engine, not running')
+  await o.reconcile()
+  await o.reconcile()
+  t.equal((await w.runtime.list({ labels: { 'tom.container': 'k-1' } }))[0]?.state, 'exited', 'reconcile does not revive it')
+  t.same(w.ledger.ofType('container.status'), [], 'and records no drift')
+  const restart = w.ledger.addAction('container.restart', w.node, { container: 'k-1' })
+  await pass(o)
+  t.equal(w.ledger.actions.get(restart)!.status, 'done')
+  t.equal((await w.runtime.list({ labels: { 'tom.container': 'k-1' } }))[0]?.state, 'running')
+  t.equal(w.ledger.containers.get('k-1')!.stopped, undefined, 'running again on the ledger')
+})
+
+t.test('remove: stops and removes the container, leaves, reports done, deletes the key; an unknown container fails', async (t) => {
   const w = world(t)
   const o = w.orchestrator()
   await startOne(w, o, 's-1')
-  const id = w.ledger.addAction('container.stop', w.node, { container: 's-1' })
+  const id = w.ledger.addAction('container.remove', w.node, { container: 's-1' })
   await pass(o)
   t.same(await w.runtime.list({ labels: { 'tom.container': 's-1' } }), [], 'removed')
   t.same(w.ledger.ofType('container.leave').map((s) => s.payload), [{ id: 's-1' }])
   t.equal(w.ledger.containers.get('s-1')!.status, 'left')
   t.equal(w.ledger.actions.get(id)!.status, 'done')
   await t.rejects(stat(join(w.keysDir, 's-1.key')), { code: 'ENOENT' }, 'the retired key is deleted')
-  const unknown = w.ledger.addAction('container.stop', w.node, { container: 'nope' })
+  const unknown = w.ledger.addAction('container.remove', w.node, { container: 'nope' })
   await pass(o)
   t.equal(w.ledger.actions.get(unknown)!.status, 'failed')
   t.equal(w.ledger.actions.get(unknown)!.detail, 'no container nope on this node')
 })
 
-t.test('stop after a crash that removed the container before the report committed: done, not failed', async (t) => {
+t.test('remove after a crash that removed the container before the report committed: done, not failed', async (t) => {
   const w = world(t)
   const o = w.orchestrator()
   await startOne(w, o, 's-2')
-  const id = w.ledger.addAction('container.stop', w.node, { container: 's-2' })
+  const id = w.ledger.addAction('container.remove', w.node, { container: 's-2' })
   w.ledger.intercept('container.leave', { hang: true })
   await o.sync()
   t.same(await w.runtime.list({ labels: { 'tom.container': 's-2' } }), [], 'removed')
