@@ -420,12 +420,7 @@ export class Ledger {
    * as of the head (not a block being applied).
    */
   async scanState(prefix: string, limit: number): Promise<[string, Uint8Array][]> {
-    const gte = layout.state(prefix)
-    // UTF-8 never holds 0xff, so this bounds every key that extends the prefix.
-    const lt = concatBytes(gte, Uint8Array.of(0xff))
-    const out: [string, Uint8Array][] = []
-    for await (const [key, value] of this.#store.entries({ gte, lt, limit })) out.push([utf8Decoder.decode(key.subarray(1)), value])
-    return out
+    return this.#scanKeys(layout.state(prefix), limit)
   }
 
   /** A provenance index record (see provenance.ts). */
@@ -435,11 +430,15 @@ export class Ledger {
 
   /** Provenance index records whose key starts with `prefix`, in key order, at most `limit`. */
   async scanProv(prefix: string, limit: number): Promise<[string, Uint8Array][]> {
-    const gte = layout.prov(prefix)
+    return this.#scanKeys(layout.prov(prefix), limit)
+  }
+
+  /** Records whose stored key starts with `start` (one prefix byte, then UTF-8), keys without that byte. */
+  async #scanKeys(start: Uint8Array, limit: number): Promise<[string, Uint8Array][]> {
     // UTF-8 never holds 0xff, so this bounds every key that extends the prefix.
-    const lt = concatBytes(gte, Uint8Array.of(0xff))
+    const lt = concatBytes(start, Uint8Array.of(0xff))
     const out: [string, Uint8Array][] = []
-    for await (const [key, value] of this.#store.entries({ gte, lt, limit })) out.push([utf8Decoder.decode(key.subarray(1)), value])
+    for await (const [key, value] of this.#store.entries({ gte: start, lt, limit })) out.push([utf8Decoder.decode(key.subarray(1)), value])
     return out
   }
 
