@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { generateKeyPair, saveKeyFile, toHex } from '../crypto/index.js'
 import { dataPath, findFreePorts, initLocalNetwork } from '../node/index.js'
 import type { LocalNetwork } from '../node/index.js'
+import { OutputWaiters } from './output-waiters.js'
 
 // The built node script, whether this module runs from dist/bench or (in tests) from src/bench.
 const nodeScript = fileURLToPath(new URL('../../dist/bench/orchestrated-node.js', import.meta.url))
@@ -35,7 +36,7 @@ export class OrchestratedProcess {
   raftId = 0
   stderr = ''
   exited!: Promise<void>
-  #waiters: { check: () => boolean; resolve: () => void }[] = []
+  readonly #waiters = new OutputWaiters()
 
   constructor(
     readonly name: string,
@@ -59,23 +60,13 @@ export class OrchestratedProcess {
         this.role = a!
         this.leader = Number(b)
       }
-      this.#waiters = this.#waiters.filter((w) => (w.check() ? (w.resolve(), false) : true))
+      this.#waiters.notify()
     })
   }
 
-  /** Resolves when `check` holds after some output line; rejects after `ms`. */
+  /** Resolves when `check` holds after some output line; rejects after `ms` (a failure guard). */
   until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
-    if (check()) return Promise.resolve()
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.name}: timed out waiting for ${what}; stderr: ${this.stderr.slice(-3000)}`)), ms)
-      this.#waiters.push({
-        check,
-        resolve: () => {
-          clearTimeout(timer)
-          resolve()
-        }
-      })
-    })
+    return this.#waiters.until(check, ms, () => new Error(`${this.name}: timed out waiting for ${what}; stderr: ${this.stderr.slice(-3000)}`))
   }
 
   /** The first committed tx of `type` matching `fields`, if this node applied one. */

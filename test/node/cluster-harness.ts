@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { readFile, writeFile } from 'node:fs/promises'
 import { dataPath } from '../../src/node/index.js'
+import { OutputWaiters } from '../../src/bench/output-waiters.js'
 
 const fixture = join(import.meta.dirname, '..', 'fixtures', 'cluster-node.mjs')
 
@@ -26,7 +27,7 @@ export class NodeProcess {
   readonly reads: string[] = []
   stderr = ''
   readonly exited: Promise<{ code: number | null; signal: string | null }>
-  #waiters: { check: () => boolean; resolve: () => void }[] = []
+  readonly #waiters = new OutputWaiters()
 
   /** With `netns`, the process runs in that network namespace (`ip netns exec`, which execs node itself). */
   constructor(readonly name: string, dir: string, adminKeyPath: string, netns?: string) {
@@ -55,23 +56,13 @@ export class NodeProcess {
         this.role = a!
         this.leader = Number(b)
       }
-      this.#waiters = this.#waiters.filter((w) => (w.check() ? (w.resolve(), false) : true))
+      this.#waiters.notify()
     })
   }
 
   /** Resolves when `check` holds after some output line; rejects after `ms` (a failure guard). */
   until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
-    if (check()) return Promise.resolve()
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.name}: timed out waiting for ${what}; stderr: ${this.stderr.slice(-2000)}`)), ms)
-      this.#waiters.push({
-        check,
-        resolve: () => {
-          clearTimeout(timer)
-          resolve()
-        }
-      })
-    })
+    return this.#waiters.until(check, ms, () => new Error(`${this.name}: timed out waiting for ${what}; stderr: ${this.stderr.slice(-2000)}`))
   }
 
   command(line: string): void {
