@@ -172,7 +172,7 @@ t.test('node.unreachable moves containers by the placement rule; the replacement
   t.match((await listNodes({ get: (k) => c.ledger.getState(k) }))[1], { labels: { gpu: 'yes' }, capacity: 1 }, 'listNodes gives labels and capacity')
   const gpu = { placement: { labels: { gpu: 'yes' } } }
   const actions = await emit(c,
-    start(c.hex[0]!, 'c1', { ...gpu, env: { MODE: 'fast' }, cmd: ['run'] }),
+    start(c.hex[0]!, 'c1', { ...gpu, env: { MODE: 'fast' }, cmd: ['run'], limits: { memoryBytes: 64 * 1024 * 1024 }, labels: { app: 'vision' } }),
     start(c.hex[0]!, 'c2', gpu),
     start(c.hex[0]!, 'c3', { placement: { labels: { zone: 'c' } } }),
     start(c.hex[0]!, 'c4'),
@@ -209,7 +209,7 @@ t.test('node.unreachable moves containers by the placement rule; the replacement
   t.same(Object.keys(byNode[c.hex[1]!]!).length, 1, 'node2 took no more than its capacity')
   t.ok(byNode[c.hex[2]!]!.c5, 'c5 went to node3: node2 is full')
   t.same(Object.keys(byNode[c.hex[3]!]!), ['c4'], 'c4 went to the least loaded node; no gpu container went to node4')
-  t.same(byNode[low]!.c1, { image: digest, container: `c1-r${h}`, env: { MODE: 'fast' }, cmd: ['run'], placement: { labels: { gpu: 'yes' } }, replaces: 'c1' })
+  t.same(byNode[low]!.c1, { image: digest, container: `c1-r${h}`, env: { MODE: 'fast' }, cmd: ['run'], placement: { labels: { gpu: 'yes' } }, limits: { memoryBytes: 64 * 1024 * 1024 }, labels: { app: 'vision' }, replaces: 'c1' }, 'the replacement keeps what the original start asked for')
   t.same(await c.state<UnplacedRecord>('continuity/unplaced/c3'), {
     container: 'c3', node: c.hex[0], image, labels: { zone: 'c' }, height: h, reason: 'no healthy node has the labels and the capacity it needs'
   })

@@ -13,7 +13,7 @@
  * Moving (moveContainersOff): for each container joined on the failed node (node-load.ts), in id
  * order, the placement rule (placement.ts) picks a node with the labels the container's original
  * start action asked for (params.placement.labels), and a container.start is emitted on it with
- * { image, container: `<old id>-r<height>`, env?, cmd?, placement? (copied from the original start
+ * { image, container: `<old id>-r<height>`, env?, cmd?, placement?, limits?, labels? (copied from the original start
  * action when the container joined for one), replaces: <old id> }. The old container becomes 'lost'
  * (lostAt; it may no longer act) and leaves the node's index. When no node fits, or the new id would
  * not be a valid container name, or the tx already emitted txActionsMax actions, nothing is emitted
@@ -95,6 +95,8 @@ export async function moveContainersOff(tx: Tx, state: ContractState, context: T
         ...(from.env === undefined ? {} : { env: from.env }),
         ...(from.cmd === undefined ? {} : { cmd: from.cmd }),
         ...(from.placement === undefined ? {} : { placement: from.placement }),
+        ...(from.limits === undefined ? {} : { limits: from.limits }),
+        ...(from.labels === undefined ? {} : { labels: from.labels }),
         replaces: id
       }
       // emitAction records the use of the old container and the action's derivation from it.
