@@ -11,6 +11,7 @@ import { deployedErrorCodes } from './contracts/deployed-errors.js'
 import { aclErrorCodes } from './contracts/acl.js'
 import { nodeErrorCodes, raftStorageErrorCodes } from './node/index.js'
 import { orchestratorErrorCodes, runtimeErrorCodes } from './orchestrator/errors.js'
+import { apiErrorCodes } from './api/errors.js'
 
 export interface ErrorRegistry {
   readonly module: string
@@ -35,5 +36,6 @@ export const errorRegistries: readonly ErrorRegistry[] = [
   { module: 'node', codes: nodeErrorCodes },
   { module: 'node: Raft storage', codes: raftStorageErrorCodes },
   { module: 'orchestrator: container runtime', codes: runtimeErrorCodes },
-  { module: 'orchestrator', codes: orchestratorErrorCodes }
+  { module: 'orchestrator', codes: orchestratorErrorCodes },
+  { module: 'api', codes: apiErrorCodes }
 ]

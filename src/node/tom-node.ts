@@ -28,6 +28,7 @@ import { LevelRaftStorage } from './raft-storage.js'
 import { RaftProposer } from './raft-proposer.js'
 import { Cluster } from './cluster.js'
 import { HealthMonitor } from './health-monitor.js'
+import { NodeMetrics } from './metrics.js'
 
 /** How long a tx the node signs itself stays valid. */
 const nodeTxTtlMs = 60_000
@@ -79,6 +80,7 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
   readonly #signer: Signer
   readonly #health: HealthMonitor
   readonly #orchestrator: Orchestrator | undefined
+  readonly #metrics: NodeMetrics
   /** Set once this node has caught up with the network after starting (see #startOrchestrator). */
   #orchestrating = false
   /** Nonces of the txs this node signs itself: unique per node, increasing. */
@@ -128,9 +130,10 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
       ...(parts.clock === undefined ? {} : { clock: parts.clock })
     })
     this.#proposer.driver.on('softState', (s) => this.emit('role', s))
+    this.#metrics = this.#createMetrics(ledger, p2p)
     this.#proposer.driver.on('confChange', (_cc, cs) => this.emit('membership', cs))
     cluster.serve((tx) => this.#proposer.submit(tx))
-    this.#orchestrator = parts.orchestrate ? this.#createOrchestrator(parts.dir, ledger, logger) : undefined
+    this.#orchestrator = parts.orchestrate ? this.#tryCreateOrchestrator(parts.dir, ledger, logger) : undefined
     if (this.#orchestrator !== undefined) {
       const orchestrator = this.#orchestrator
       this.on('block', () => {
@@ -172,6 +175,34 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
     orchestrator.start()
   }
 
+  /** This node's metrics: live values read at scrape time, counters fed by its events. */
+  #createMetrics(ledger: Ledger, p2p: P2pNode): NodeMetrics {
+    const driver = this.#proposer.driver
+    const metrics = new NodeMetrics({
+      raft: () => {
+        const { hardState } = driver.status()
+        return { term: hardState.term, commit: hardState.commit, applied: driver.applied, role: driver.role, leader: driver.leader }
+      },
+      height: () => ledger.head!.height,
+      pendingTxs: () => this.#proposer.pending,
+      connectedPeers: () => p2p.connectedPeers().length,
+      knownPeers: async () => (await listNodes({ get: (key) => ledger.getState(key) })).filter((n) => !bytesEqual(n.publicKey, this.publicKey)).length
+    })
+    this.on('block', (applied) => metrics.blockApplied(applied))
+    this.on('role', () => metrics.roleChanged())
+    return metrics
+  }
+
+  /** The orchestrator, or none when the engine is misconfigured: the node runs anyway and says why. */
+  #tryCreateOrchestrator(dir: string, ledger: Ledger, logger: Logger): Orchestrator | undefined {
+    try {
+      return this.#createOrchestrator(dir, ledger, logger)
+    } catch (err) {
+      this.#logger.error({ err: (err as Error).message }, 'no orchestrator on this node: container actions addressed to it stay pending')
+      return undefined
+    }
+  }
+
   /** The orchestrator of this host: carries out the container actions addressed to this node. */
   #createOrchestrator(dir: string, ledger: Ledger, logger: Logger): Orchestrator {
     const hex = toHex(this.publicKey)
@@ -185,10 +216,13 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
         listMyContainers: async () => (await ledger.scanState(`node-containers/${hex}/`, myContainersListMax)).map(([key]) => key.slice(key.lastIndexOf('/') + 1))
       },
       submit: async (type, payload) => {
+        const status = typeof payload.status === 'string' ? payload.status : undefined
         try {
           const { receipt } = await this.submitAsNode(type, payload as Tx['payload'])
+          this.#metrics.orchestratorOutcome(type, status, receipt.ok ? 'committed' : 'refused')
           return receipt.ok ? { ok: true } : { ok: false, code: receipt.code, message: receipt.message }
         } catch (err) {
+          this.#metrics.orchestratorOutcome(type, status, 'failed')
           // Refused at admission, or no leader: the orchestrator retries or gives up by the code.
           const { code, message } = err as { code?: string; message?: string }
           return { ok: false, ...(code === undefined ? {} : { code }), ...(message === undefined ? {} : { message }) }
@@ -319,8 +353,7 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
    */
   async submitTx(tx: Tx | Uint8Array, options: { signal?: AbortSignal } = {}): Promise<CommittedTx> {
     options.signal?.throwIfAborted()
-    const decoded = tx instanceof Uint8Array ? decodeTx(tx) : tx
-    const committed = this.#proposer.submit(decoded)
+    const committed = this.#submitCounted(tx)
     if (options.signal === undefined) return committed
     const signal = options.signal
     return new Promise<CommittedTx>((resolve, reject) => {
@@ -328,6 +361,24 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
       signal.addEventListener('abort', onAbort, { once: true })
       committed.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
     })
+  }
+
+  /** Submits to the proposer, counting the result and timing the commit for the metrics. */
+  async #submitCounted(tx: Tx | Uint8Array): Promise<CommittedTx> {
+    const startedAt = performance.now()
+    try {
+      const committed = await this.#proposer.submit(tx instanceof Uint8Array ? decodeTx(tx) : tx)
+      this.#metrics.submitCommitted((performance.now() - startedAt) / 1000)
+      return committed
+    } catch (err) {
+      this.#metrics.submitRejected()
+      throw err
+    }
+  }
+
+  /** This node's metrics in the Prometheus text format; serve them with the Content-Type `metricsContentType`. */
+  metrics(): Promise<string> {
+    return this.#metrics.text()
   }
 
   getBlock(height: number): Promise<Block | undefined> {

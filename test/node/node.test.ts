@@ -152,3 +152,16 @@ t.test('the mempool is bounded, FIFO, and joins duplicate submits', async (t) =>
   t.equal(pool.size, 0)
   await t.rejects(third, /stopped/, 'what is still pending is refused')
 })
+
+t.test('a misconfigured container engine does not stop the node: it runs without an orchestrator', async (t) => {
+  const saved = process.env.DOCKER_HOST
+  process.env.DOCKER_HOST = 'tcp://127.0.0.1:2375'
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.DOCKER_HOST
+    else process.env.DOCKER_HOST = saved
+  })
+  const { node, admin } = await freshNode(t)
+  node.start()
+  const committed = await node.submitTx(data(node, admin, 'still-works'))
+  t.same(committed.receipt, { ok: true })
+})

@@ -1,0 +1,141 @@
+/**
+ * The JSON shapes of the API, shared by the server (which builds them) and the client (which reads
+ * them). Bytes are lower-case hex strings; a bigint in a payload is a decimal string. A tx view also
+ * carries `bytes`, the tx's exact CBOR, so that a client can re-check what a hex rendering of the
+ * payload cannot tell apart (a byte string from a text string that looks like hex).
+ */
+import { toHex } from '../crypto/index.js'
+import type { AppliedBlock, Block, Receipt, Tx, TxRecord } from '../ledger/index.js'
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
+
+/** `value` with every Uint8Array as hex and every bigint as a decimal string. */
+export function toJsonValue(value: unknown): JsonValue {
+  if (value instanceof Uint8Array) return toHex(value)
+  if (typeof value === 'bigint') return value.toString()
+  if (Array.isArray(value)) return value.map(toJsonValue)
+  if (value !== null && typeof value === 'object') {
+    const out: { [key: string]: JsonValue } = {}
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toJsonValue(v)
+    return out
+  }
+  if (value === undefined) return null
+  return value as JsonValue
+}
+
+export interface TxView {
+  readonly id: string
+  readonly type: string
+  readonly network: string
+  readonly signer: string
+  readonly nonce: number
+  readonly expiresAt: number
+  readonly payload: JsonValue
+  readonly sig: string
+  readonly bytes: string
+}
+
+export function txView(tx: Tx): TxView {
+  return {
+    id: toHex(tx.id),
+    type: tx.type,
+    network: toHex(tx.network),
+    signer: toHex(tx.signer),
+    nonce: tx.nonce,
+    expiresAt: tx.expiresAt,
+    payload: toJsonValue(tx.payload),
+    sig: toHex(tx.sig),
+    bytes: toHex(tx.bytes)
+  }
+}
+
+/** Where a tx is in the chain and how it ended: the answer to a submit, and part of a tx lookup. */
+export interface CommittedTxView {
+  readonly id: string
+  readonly height: number
+  readonly index: number
+  readonly receipt: Receipt
+}
+
+export interface TxRecordView extends CommittedTxView {
+  readonly tx: TxView
+}
+
+export function txRecordView(record: TxRecord): TxRecordView {
+  return { id: toHex(record.tx.id), height: record.height, index: record.index, receipt: record.receipt, tx: txView(record.tx) }
+}
+
+export interface BlockHeaderView {
+  readonly height: number
+  readonly prevHash: string
+  readonly time: number
+  readonly txRoot: string
+  readonly stateRoot: string
+  readonly proposer: string
+  readonly raftTerm: number
+  readonly raftIndex: number
+}
+
+export interface BlockView {
+  readonly height: number
+  readonly hash: string
+  readonly header: BlockHeaderView
+  readonly sig: string
+  readonly txs: readonly (TxView & { readonly receipt: Receipt | null })[]
+}
+
+/** `receipts[i]` is the receipt of `block.txs[i]` (null if the node has none: never for a committed block). */
+export function blockView(block: Block, receipts: readonly (Receipt | undefined)[]): BlockView {
+  const h = block.header
+  return {
+    height: h.height,
+    hash: toHex(block.hash),
+    header: {
+      height: h.height,
+      prevHash: toHex(h.prevHash),
+      time: h.time,
+      txRoot: toHex(h.txRoot),
+      stateRoot: toHex(h.stateRoot),
+      proposer: toHex(h.proposer),
+      raftTerm: h.raftTerm,
+      raftIndex: h.raftIndex
+    },
+    sig: toHex(block.sig),
+    txs: block.txs.map((tx, i) => ({ ...txView(tx), receipt: receipts[i] ?? null }))
+  }
+}
+
+/** One committed block as the event stream sends it: small, the txs by type, id and receipt. */
+export interface BlockEvent {
+  readonly height: number
+  readonly hash: string
+  readonly time: number
+  readonly txs: readonly { readonly id: string; readonly type: string; readonly signer: string; readonly receipt: Receipt }[]
+}
+
+export function blockEvent({ block, receipts }: AppliedBlock): BlockEvent {
+  return {
+    height: block.header.height,
+    hash: toHex(block.hash),
+    time: block.header.time,
+    txs: block.txs.map((tx, i) => ({ id: toHex(tx.id), type: tx.type, signer: toHex(tx.signer), receipt: receipts[i]! }))
+  }
+}
+
+export interface StatusView {
+  readonly role: string
+  /** The Raft id of the leader this node knows of; 0: none. */
+  readonly leader: number
+  /** The genesis hash, hex. */
+  readonly network: string
+  readonly head: { readonly height: number; readonly hash: string; readonly time: number }
+}
+
+export interface StateView {
+  readonly key: string
+  /** The height the value was read at: the head's, or the one asked for. */
+  readonly height: number
+  readonly value: string
+}
+
+export type SubmitView = CommittedTxView | { readonly id: string; readonly pending: true }
