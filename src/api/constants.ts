@@ -27,3 +27,5 @@ export const sseBufferedBytesMax = 8 * 1024 * 1024
 export const sseEventBytesMax = 64 * 1024 * 1024
 /** How long a tx the SDK builds stays valid unless told otherwise. */
 export const clientTxTtlMsDefault = 60_000
+/** The Prometheus text exposition format, as /metrics serves it. */
+export const metricsContentType = 'text/plain; version=0.0.4; charset=utf-8'

@@ -165,6 +165,13 @@ export const openApiDocument = Object.freeze({
         summary: 'This document',
         responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } }
       }
+    },
+    '/metrics': {
+      get: {
+        operationId: 'metrics',
+        summary: "The node's metrics in the Prometheus text format (Raft, heights, tx outcomes and latency, mempool, peers, orchestrator)",
+        responses: { '200': { description: 'Prometheus exposition format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } }, '429': common['429'] }
+      }
     }
   },
   components: {

@@ -18,7 +18,7 @@ import { fromHex, toHex } from '../crypto/index.js'
 import { decodeTx, provFormats } from '../ledger/index.js'
 import type { AppliedBlock, Block, ChainHead, ProvFormat, ProvQueries, Tx, TxRecord } from '../ledger/index.js'
 import type { LineageDirection, QualifiedName } from '../prov/index.js'
-import { apiBodyBytesMax, apiHostDefault, apiPortDefault, rateLimitBurstDefault, rateLimitClientsMax, rateLimitPerSecondDefault, sseBufferedBytesMax, sseClientsMax, sseHeartbeatMs, submitWaitMsDefault } from './constants.js'
+import { apiBodyBytesMax, apiHostDefault, metricsContentType, apiPortDefault, rateLimitBurstDefault, rateLimitClientsMax, rateLimitPerSecondDefault, sseBufferedBytesMax, sseClientsMax, sseHeartbeatMs, submitWaitMsDefault } from './constants.js'
 import { ApiRequestError } from './errors.js'
 import { openApiDocument } from './openapi.js'
 import { blockEvent, blockView, toJsonValue, txRecordView } from './wire.js'
@@ -47,6 +47,8 @@ export interface ApiNode {
   ): Promise<string>
   on(event: 'block', listener: (block: AppliedBlock) => void): unknown
   off(event: 'block', listener: (block: AppliedBlock) => void): unknown
+  /** Prometheus exposition text of the node's metrics. */
+  metrics(): Promise<string>
 }
 
 export interface ApiServerOptions {
@@ -346,6 +348,8 @@ export function createApiServer(node: ApiNode, options: ApiServerOptions = {}): 
     return { status: 200, json: view }
   }
 
+  const metrics = async ({ node }: Context): Promise<Reply> => ({ status: 200, text: await node.metrics(), contentType: metricsContentType })
+
   const lineage = async ({ node, url, param, signal }: Context): Promise<Reply> => ({
     status: 200,
     json: await node.prov.lineage(param, directionParam(url), { ...limits(url, ['depth', 'limit']), signal })
@@ -408,6 +412,7 @@ export function createApiServer(node: ApiNode, options: ApiServerOptions = {}): 
     getBlock,
     getState,
     getStatus,
+    metrics,
     provLineage: lineage,
     provWhoTouched: whoTouched,
     provHistory: history,
@@ -550,6 +555,7 @@ export const apiRoutes = Object.freeze([
   { method: 'GET', path: '/v1/prov/activities/{agent}', operationId: 'provActivities' },
   { method: 'GET', path: '/v1/prov/export', operationId: 'provExport' },
   { method: 'GET', path: '/v1/events', operationId: 'events' },
-  { method: 'GET', path: '/v1/openapi.json', operationId: 'openapi' }
+  { method: 'GET', path: '/v1/openapi.json', operationId: 'openapi' },
+  { method: 'GET', path: '/metrics', operationId: 'metrics' }
 ] as const satisfies readonly ApiRoute[])
 export type OperationId = (typeof apiRoutes)[number]['operationId']

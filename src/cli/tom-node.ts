@@ -4,6 +4,7 @@
  */
 import { Command, Option } from 'commander'
 import { readFile } from 'node:fs/promises'
+import { createApiServer } from '../api/index.js'
 import { initJoiningNode, initNetwork, TomNode, verifyDataDir } from '../node/index.js'
 import type { InitResult } from '../node/index.js'
 import { exitCodes, printJson, progressLine } from './run.js'
@@ -23,9 +24,18 @@ function printInit(result: InitResult, json: boolean): void {
   )
 }
 
-/** Runs `node` until SIGINT or SIGTERM, then closes it; a second signal exits at once. */
+/**
+ * Runs `node` and its HTTP API until SIGINT or SIGTERM, then closes both (the API first, so that no
+ * request reaches a closing node); a second signal exits at once.
+ */
 async function runUntilSignalled(node: TomNode): Promise<void> {
   node.start()
+  const api = createApiServer(node, { host: node.config.apiHost, port: node.config.apiPort })
+  const { url } = await api.start().catch(async (err: Error) => {
+    await node.close()
+    throw err
+  })
+  process.stderr.write(`tom-node: API at ${url}\n`)
   // Nothing else holds the event loop open until the node listens on a socket: keep the process up.
   const keepAlive = setInterval(() => {}, 1 << 30)
   await new Promise<void>((resolve, reject) => {
@@ -34,13 +44,13 @@ async function runUntilSignalled(node: TomNode): Promise<void> {
       if (closing) process.exit(130)
       closing = true
       process.stderr.write(`tom-node: ${signal}: shutting down\n`)
-      node.close().then(resolve, reject)
+      api.stop().then(() => node.close()).then(resolve, reject)
     }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
     node.once('fatal', (err) => {
       closing = true
-      node.close().then(() => reject(err), reject)
+      api.stop().then(() => node.close()).then(() => reject(err), reject)
     })
   }).finally(() => clearInterval(keepAlive))
 }

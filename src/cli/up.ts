@@ -32,7 +32,7 @@ export async function runUp(options: UpOptions): Promise<void> {
   let count = options.nodes
   if (await exists(dataPath(localNodeDir(dir, 1), 'genesis'))) {
     count = (await readdir(dir)).filter((name) => /^node\d+$/.test(name)).length
-    process.stdout.write(`local network in ${dir}: ${count} nodes (created earlier)\n`)
+    process.stdout.write(`local network in ${dir}: ${count} nodes (created earlier)\nadmin key: ${join(dir, 'admin.key')}\n`)
   } else {
     const net = await initLocalNetwork({ dir, nodes: count, basePort: options.basePort })
     process.stdout.write(`local network created in ${dir}: network id ${net.network}\nadmin key: ${net.adminKeyPath}\n`)
@@ -78,7 +78,9 @@ function showLine(name: string, line: string): void {
   try {
     entry = JSON.parse(line) as typeof entry
   } catch {
-    process.stderr.write(`${name}: ${line}\n`)
+    const api = /^tom-node: API at (\S+)$/.exec(line)
+    if (api !== null) process.stdout.write(`${name}: API ${api[1]}\n`)
+    else process.stderr.write(`${name}: ${line}\n`)
     return
   }
   if (entry.msg === 'raft role' && entry.role === 'leader') process.stdout.write(`${name} is the leader\n`)

@@ -40,6 +40,10 @@ export interface NodeConfig {
   readonly containerSocket: string | null
   /** How often the orchestrator compares what should run here with what runs. Default 5000. */
   readonly reconcileIntervalMs: number
+  /** Where `tom-node start` serves the HTTP API. Default 127.0.0.1 (this host only). */
+  readonly apiHost: string
+  /** Its port. Default 7070; 0 picks a free one. */
+  readonly apiPort: number
 }
 
 export const defaultConfig: NodeConfig = Object.freeze({
@@ -55,7 +59,9 @@ export const defaultConfig: NodeConfig = Object.freeze({
   nodeUnreachableMs: 3000,
   orchestrator: true,
   containerSocket: null,
-  reconcileIntervalMs: 5000
+  reconcileIntervalMs: 5000,
+  apiHost: '127.0.0.1',
+  apiPort: 7070
 })
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'silent']
@@ -67,6 +73,11 @@ function invalid(message: string): NodeError {
 function integer(value: unknown, name: string, min: number, max: number): number {
   if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) throw invalid(`${name} must be an integer from ${min} to ${max}`)
   return value as number
+}
+
+function host(value: unknown): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9.:-]{1,253}$/.test(value)) throw invalid('apiHost must be an IP address or host name, e.g. 127.0.0.1')
+  return value
 }
 
 function boolean(value: unknown, name: string): boolean {
@@ -106,7 +117,9 @@ export function validateConfig(input: Record<string, unknown>, base: NodeConfig 
     nodeUnreachableMs: integer(merged.nodeUnreachableMs, 'nodeUnreachableMs', 100, 3_600_000),
     orchestrator: boolean(merged.orchestrator, 'orchestrator'),
     containerSocket: socketPath(merged.containerSocket),
-    reconcileIntervalMs: integer(merged.reconcileIntervalMs, 'reconcileIntervalMs', 100, 3_600_000)
+    reconcileIntervalMs: integer(merged.reconcileIntervalMs, 'reconcileIntervalMs', 100, 3_600_000),
+    apiHost: host(merged.apiHost),
+    apiPort: integer(merged.apiPort, 'apiPort', 0, 65_535)
   })
 }
 

@@ -25,8 +25,11 @@ export interface LocalNetwork {
   readonly dir: string
   readonly network: string
   readonly adminKeyPath: string
-  readonly nodes: { name: string; dir: string; address: string; peerId: string; publicKey: string }[]
+  readonly nodes: { name: string; dir: string; address: string; peerId: string; publicKey: string; api: string }[]
 }
+
+/** A local node's HTTP API port is its p2p port plus this. */
+export const apiPortOffset = 100
 
 export function localNodeDir(dir: string, k: number): string {
   return join(dir, `node${k}`)
@@ -56,9 +59,11 @@ export async function initLocalNetwork(options: LocalNetworkOptions): Promise<Lo
     const nodeDir = localNodeDir(dir, i + 1)
     await mkdir(nodeDir, { recursive: true, mode: 0o700 })
     await saveKeyFile(dataPath(nodeDir, 'nodeKey'), founder.keys)
-    await writeFile(dataPath(nodeDir, 'config'), JSON.stringify({ name: founder.name, listen: founder.addrs }, null, 2) + '\n', { mode: 0o600 })
+    // Each node's HTTP API on its own port, 100 above its p2p port (7501, 7502, ... by default).
+    const apiPort = basePort + apiPortOffset + i
+    await writeFile(dataPath(nodeDir, 'config'), JSON.stringify({ name: founder.name, listen: founder.addrs, apiPort }, null, 2) + '\n', { mode: 0o600 })
     await writeFile(dataPath(nodeDir, 'genesis'), genesis.bytes, { mode: 0o644 })
-    nodes.push({ name: founder.name, dir: nodeDir, address: founder.addrs[0]!, peerId: peerIdOf(founder.keys.publicKey), publicKey: toHex(founder.keys.publicKey) })
+    nodes.push({ name: founder.name, dir: nodeDir, address: founder.addrs[0]!, peerId: peerIdOf(founder.keys.publicKey), publicKey: toHex(founder.keys.publicKey), api: `http://127.0.0.1:${apiPort}` })
   }
   return { dir, network: toHex(genesis.hash), adminKeyPath, nodes }
 }

@@ -3,7 +3,7 @@ import t from 'tap'
 import { toHex } from '../../src/crypto/index.js'
 import { ApiError, TomClient } from '../../src/api/index.js'
 import type { BlockEvent } from '../../src/api/index.js'
-import { apiFixture, dataHash } from './fixture.js'
+import { apiFixture, dataHash, startApi, startNode } from './fixture.js'
 
 t.test('submit as CBOR and as JSON, then read back block, tx, state, state at a height, linearizable', async (t) => {
   const { node, admin, url, client } = await apiFixture(t)
@@ -132,4 +132,16 @@ t.test('a committed tx that failed is 409 with its receipt code; refusals carry 
   t.match(wrongNet, { name: 'ApiError', code: 'ERR_TX_WRONG_NETWORK', status: 409 })
   const expired = b.dataAdd({ id: 'late', hash: dataHash() }, { expiresAt: 1 })
   t.match(await client.submit(expired).catch((x: unknown) => x), { code: 'ERR_TX_EXPIRED', status: 409 })
+})
+
+t.test('GET /metrics serves the node\'s Prometheus metrics', async (t) => {
+  const { node, admin } = await startNode(t)
+  const { url, client } = await startApi(t, node)
+  await client.submit(TomClient.sign(admin, node.network, 'data.add', { id: 'metered', hash: dataHash() }))
+  const res = await fetch(`${url}/metrics`)
+  t.equal(res.status, 200)
+  t.match(res.headers.get('content-type'), /^text\/plain; version=0\.0\.4/)
+  const text = await res.text()
+  t.match(text, /^tom_block_height \d+$/m)
+  t.match(text, /^tom_txs_committed_total\{outcome="ok"\} [1-9]\d*$/m, 'the committed tx is counted')
 })

@@ -108,7 +108,8 @@ t.test('503 without a leader, 504 when the commit does not come, 500 without det
     getStateAt: (key, h) => node.getStateAt(key, h),
     exportProv: (what, format) => node.exportProv(what, format),
     on: () => undefined,
-    off: () => undefined
+    off: () => undefined,
+    metrics: () => node.metrics()
   }
   const stuckApi = await startApi(t, stuck, { submitWaitMs: 50, onError: (err) => failures.push(err) })
   t.match(await stuckApi.client.submit(tx).catch((e: unknown) => e), { code: 'ERR_API_WAIT_TIMEOUT', status: 504 })
