@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DockerContainerRuntime } from '../orchestrator/index.js'
 import { startOrchestratedNetwork } from './orchestrated-network.js'
+import { percentile } from './percentile.js'
 
 export const benchImage = 'tom-test/busybox:1'
 
@@ -21,10 +22,6 @@ export interface OrchestratorBenchResult {
   readonly actionToRunningMsP99: number
   readonly detectMs: number
   readonly failoverMs: number
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 }
 
 export async function benchOrchestrator(options: { actions?: number } = {}): Promise<OrchestratorBenchResult> {

@@ -18,6 +18,8 @@ import { decodeTxProvRecords, Ledger, LevelKvStore, provKeys, ProvQueries, sealB
 import type { Tx } from '../ledger/index.js'
 import { CoreContracts } from '../contracts/index.js'
 import { createGenesisBlock } from '../node/data-dir.js'
+import { SeededRandom } from '../consensus/index.js'
+import { percentile } from './percentile.js'
 
 export interface ProvBenchResult {
   readonly records: number
@@ -39,22 +41,6 @@ export interface ProvBenchResult {
   readonly whoTouchedQueries: number
   readonly whoTouchedMsP50: number
   readonly whoTouchedMsP99: number
-}
-
-/** A small seeded generator (mulberry32): the same ledger every run. */
-function seeded(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let z = s
-    z = Math.imul(z ^ (z >>> 15), z | 1)
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61)
-    return ((z ^ (z >>> 14)) >>> 0) / 2 ** 32
-  }
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 }
 
 function round(ms: number): number {
@@ -99,7 +85,9 @@ export async function benchProv(options: { records?: number; queries?: number } 
   const queries = options.queries ?? 2000
   const blockTxMax = 500
   const lineageDepth = 10
-  const random = seeded(42)
+  // Seeded, so that every run builds the same ledger.
+  const rng = new SeededRandom(42)
+  const random = (): number => rng.nextFloat()
   const root = await mkdtemp(join(tmpdir(), 'tom-bench-prov-'))
   const verifier = new WorkerVerifier()
   try {
