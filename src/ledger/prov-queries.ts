@@ -19,7 +19,7 @@ import type { LineageDirection, LineageEdge, LineageIndex, LineageResult, ProvEv
 import type { Block } from './block.js'
 import { layout } from './layout.js'
 import type { Ledger, Receipt } from './ledger.js'
-import { decodeEdge, decodeProvEvent, isKeyAgent, ledgerProvIds, parseTxPosition, provKeys, txIdOfActivity, txPosition } from './provenance.js'
+import { decodeEdge, decodeProvEvent, isKeyAgent, kindsOfId, ledgerProvIds, parseTxPosition, provKeys, txIdOfActivity, txPosition } from './provenance.js'
 
 /** Default number of txs one historian page returns. */
 export const historianEntriesDefault = 1000
@@ -403,14 +403,15 @@ export class ProvQueries {
   }
 
   /** As the constraint checks see it: stored kinds, plus the implied kinds of tx activities and signers. */
-  async #kindsOf(id: QualifiedName): Promise<RecordKind[]> {
-    const hex = txIdOfActivity(id)
-    if (hex !== undefined) {
-      return (await this.#ledger.txSummary(fromHex(hex)))?.ok === true ? ['activity'] : []
-    }
-    const raw = await this.#ledger.getProvRecord(provKeys.kind(id))
-    const stored = raw === undefined ? [] : decode<RecordKind[]>(raw)
-    return isKeyAgent(id) && !stored.includes('agent') ? [...stored, 'agent'] : stored
+  #kindsOf(id: QualifiedName): Promise<RecordKind[]> {
+    return kindsOfId(
+      id,
+      async (hex) => (await this.#ledger.txSummary(fromHex(hex)))?.ok === true,
+      async () => {
+        const raw = await this.#ledger.getProvRecord(provKeys.kind(id))
+        return raw === undefined ? undefined : decode<RecordKind[]>(raw)
+      }
+    )
   }
 
   async #event(key: string): Promise<ProvEvent | undefined> {

@@ -102,6 +102,21 @@ export function isKeyAgent(id: QualifiedName): boolean {
   return id.startsWith(keyPrefix) && /^[0-9a-f]{64}$/.test(id.slice(keyPrefix.length))
 }
 
+/**
+ * The kinds the index gives `id`: a tx activity is an activity when its tx committed, a signing key is
+ * always an agent (besides what it was declared as), anything else what was stored for it.
+ */
+export async function kindsOfId(
+  id: QualifiedName,
+  txCommitted: (idHex: string) => Promise<boolean>,
+  stored: () => Promise<RecordKind[] | undefined>
+): Promise<RecordKind[]> {
+  const hex = txIdOfActivity(id)
+  if (hex !== undefined) return (await txCommitted(hex)) ? ['activity'] : []
+  const kinds = (await stored()) ?? []
+  return isKeyAgent(id) && !kinds.includes('agent') ? [...kinds, 'agent'] : kinds
+}
+
 /** What the indexer reads: the index as the tx sees it, and whether a tx committed before it. */
 export interface ProvIndexView {
   get(key: string): Promise<Uint8Array | undefined>
@@ -130,10 +145,7 @@ class StoredProvIndex implements ProvIndex {
 
   async kindsOf(id: QualifiedName): Promise<readonly RecordKind[]> {
     if (id === this.ownActivity) return ['activity']
-    const hex = txIdOfActivity(id)
-    if (hex !== undefined) return (await this.view.txCommitted(hex)) ? ['activity'] : []
-    const stored = (await this.read<RecordKind[]>(provKeys.kind(id))) ?? []
-    return isKeyAgent(id) && !stored.includes('agent') ? [...stored, 'agent'] : stored
+    return kindsOfId(id, (hex) => this.view.txCommitted(hex), () => this.read<RecordKind[]>(provKeys.kind(id)))
   }
 
   generationOf(entity: QualifiedName): Promise<ProvEvent | undefined> {
