@@ -44,7 +44,7 @@
  * failed, invalidated the action.
  */
 import { decode, encode, fromHex, toHex } from '../crypto/index.js'
-import { layout, TxFailedError } from '../ledger/index.js'
+import { TxFailedError } from '../ledger/index.js'
 import type { Ledger, StateReader, StateWriter, Tx, TxContext } from '../ledger/index.js'
 import { literal } from '../prov/index.js'
 import type { Attribute, ProvRecord } from '../prov/index.js'
@@ -471,24 +471,14 @@ export interface OpenAction {
 
 /**
  * The open (pending or running) actions listed for `node` in the committed state, in id order (not
- * chain order), at most `limit` (openActionsListMax). Reads the store directly: the ledger has no
- * prefix scan of world state yet.
+ * chain order), at most `limit` (openActionsListMax): one prefix scan of the committed world state.
  */
-export async function listOpenActions(ledger: Pick<Ledger, 'records'>, node: Uint8Array | string, limit = openActionsListMax): Promise<OpenAction[]> {
+export async function listOpenActions(ledger: Pick<Ledger, 'scanState'>, node: Uint8Array | string, limit = openActionsListMax): Promise<OpenAction[]> {
   const hex = typeof node === 'string' ? node : toHex(node)
   if (!hexKeyPattern.test(hex)) throw new TypeError('node must be a public key (32 bytes or 64 lowercase hex)')
   const prefix = actionStateKeys.nodePrefix(hex)
-  const gte = layout.state(prefix)
-  // UTF-8 never holds 0xff, so this bounds every key that extends the prefix.
-  const lt = new Uint8Array(gte.length + 1)
-  lt.set(gte)
-  lt[gte.length] = 0xff
-  const out: OpenAction[] = []
-  const text = new TextDecoder()
-  for await (const [key, value] of ledger.records({ gte, lt, limit: Math.min(limit, openActionsListMax) })) {
-    const id = text.decode(key.subarray(gte.length))
+  return (await ledger.scanState(prefix, Math.min(limit, openActionsListMax))).map(([key, value]) => {
     const { type, status } = decode<{ type: ActionType; status: 'pending' | 'running' }>(value)
-    out.push({ id, type, status })
-  }
-  return out
+    return { id: key.slice(prefix.length), type, status }
+  })
 }
