@@ -45,6 +45,8 @@ t.test('tom-node up: three nodes, their APIs, a tx through a follower, a gracefu
   const admin = new Signer(await loadKeyFile(join(dir, 'admin.key')))
   const committed = await client.submit(TomClient.sign(admin, fromHex(status.network), 'data.add', { id: 'through-a-follower', hash: new Uint8Array(32).fill(1) }))
   t.match(committed, { receipt: { ok: true } }, 'a follower forwards the tx to the leader and answers once it committed')
+  // The commit was the leader's; a linearizable read makes the follower apply it before its metrics are read.
+  t.ok(await client.state('data/through-a-follower', { linearizable: true }), 'the follower reads the tx back')
   const metrics = await (await fetch(`${apis.get(follower)!}/metrics`)).text()
   t.match(metrics, /^tom_block_height [1-9]\d*$/m)
 
