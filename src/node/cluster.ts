@@ -22,7 +22,8 @@ const syncBlocksMax = 256
 /** How often a node waiting to be admitted asks for new blocks. */
 const catchUpIntervalMs = 500
 
-type TxReply = { ok: true; committed: CommittedTx } | { ok: false; name: string; code: string; message: string }
+/** The answer to a forwarded tx: its commit ('tx'), that it was admitted ('txAdmit'), or the error that refused it. */
+type TxReply = { ok: true; committed?: CommittedTx } | { ok: false; name: string; code: string; message: string }
 
 export class Cluster implements RaftTransport, ClusterLink {
   readonly #p2p: P2pNode
@@ -66,6 +67,10 @@ export class Cluster implements RaftTransport, ClusterLink {
     return this.#raftIdOf.get(peerId)
   }
 
+  peerIdOfRaftId(id: NodeId): string | undefined {
+    return this.#peerOf.get(id)
+  }
+
   // RaftTransport
 
   send(message: Message): boolean {
@@ -96,10 +101,20 @@ export class Cluster implements RaftTransport, ClusterLink {
   // ClusterLink
 
   async forwardTx(to: NodeId, tx: Tx, options: { signal?: AbortSignal } = {}): Promise<CommittedTx> {
+    const reply = await this.#txRequest(to, 'tx', tx, { ...options, timeoutMs: 30_000 })
+    return (reply as { committed: CommittedTx }).committed
+  }
+
+  async forwardTxAdmission(to: NodeId, tx: Tx, options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.#txRequest(to, 'txAdmit', tx, options)
+  }
+
+  /** Sends `tx` to the leader on `protocol`; a refusal comes back as the error the leader threw. */
+  async #txRequest(to: NodeId, protocol: 'tx' | 'txAdmit', tx: Tx, options: { signal?: AbortSignal; timeoutMs?: number }): Promise<TxReply & { ok: true }> {
     const peer = this.#peerOf.get(to)
     if (peer === undefined) throw new NodeError('ERR_NO_LEADER', `leader ${to} is not a known node`)
-    const reply = decode<TxReply>(await this.#p2p.request(peer, 'tx', tx.bytes, { ...options, timeoutMs: 30_000 }))
-    if (reply.ok) return reply.committed
+    const reply = decode<TxReply>(await this.#p2p.request(peer, protocol, tx.bytes, options))
+    if (reply.ok) return reply
     if (reply.name === 'TxRejectedError') throw new TxRejectedError(reply.code as TxRejectedError['code'], reply.message)
     if (reply.name === 'NodeError') throw new NodeError(reply.code as NodeError['code'], reply.message)
     throw new TxFailedError(/^ERR_[A-Z0-9_]+$/.test(reply.code) ? reply.code : 'ERR_TX_EXECUTION', reply.message)
@@ -138,17 +153,26 @@ export class Cluster implements RaftTransport, ClusterLink {
     }
   }
 
-  /** Serves forwarded txs with `submit` and block sync from the ledger. */
-  serve(submit: (tx: Tx) => Promise<CommittedTx>): void {
-    this.#p2p.handleRequests('tx', async (from, body) => {
-      try {
-        if (this.#raftIdOf.get(from) === undefined) throw new NodeError('ERR_NOT_LEADER', 'not a node of this network')
-        return encode({ ok: true, committed: await submit(decodeTx(body)) })
-      } catch (err) {
-        const e = err as Error & { code?: string }
-        if (typeof e.code !== 'string') throw err
-        return encode({ ok: false, name: e.name, code: e.code, message: e.message })
-      }
+  /**
+   * Serves forwarded txs (`submit` resolves at the commit, `admit` once the tx is admitted) and block
+   * sync from the ledger.
+   */
+  serve(handlers: { submit: (tx: Tx) => Promise<CommittedTx>; admit: (tx: Tx) => Promise<void> }): void {
+    const serveTx = (protocol: 'tx' | 'txAdmit', handle: (tx: Tx) => Promise<TxReply>): void =>
+      this.#p2p.handleRequests(protocol, async (from, body) => {
+        try {
+          if (this.#raftIdOf.get(from) === undefined) throw new NodeError('ERR_NOT_LEADER', 'not a node of this network')
+          return encode(await handle(decodeTx(body)))
+        } catch (err) {
+          const e = err as Error & { code?: string }
+          if (typeof e.code !== 'string') throw err
+          return encode({ ok: false, name: e.name, code: e.code, message: e.message })
+        }
+      })
+    serveTx('tx', async (tx) => ({ ok: true, committed: await handlers.submit(tx) }))
+    serveTx('txAdmit', async (tx) => {
+      await handlers.admit(tx)
+      return { ok: true }
     })
     this.#p2p.handleRequests('sync', async (_from, body) => {
       const { from, max } = decode<{ from: number; max: number }>(body)

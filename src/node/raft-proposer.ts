@@ -27,6 +27,8 @@ import type { Logger } from './logger.js'
 export interface ClusterLink {
   /** Has the leader admit `tx` and resolves with its commit. */
   forwardTx(to: NodeId, tx: Tx, options?: { signal?: AbortSignal }): Promise<CommittedTx>
+  /** Has the leader admit `tx` and resolves as soon as it did (rejects with the leader's refusal). */
+  forwardTxAdmission(to: NodeId, tx: Tx, options?: { signal?: AbortSignal }): Promise<void>
   /** Up to `max` encoded blocks from `fromHeight` on, from node `from`. */
   fetchBlocks(from: NodeId, fromHeight: number, max: number, options?: { signal?: AbortSignal }): Promise<Uint8Array[]>
 }
@@ -162,15 +164,45 @@ export class RaftProposer {
     this.#failAll(new NodeError('ERR_NODE_STOPPED', 'the node stopped before the tx committed; it may or may not have: look it up by id'))
   }
 
+  /** Admits `tx` (here, or at the leader) and resolves with its commit. */
   async submit(tx: Tx): Promise<CommittedTx> {
+    const leader = await this.#leaderToForwardTo()
+    if (leader !== undefined) return this.#options.cluster.forwardTx(leader, tx)
+    return (await this.#admitHere(tx)).committed
+  }
+
+  /**
+   * Admits `tx` (here, or at the leader) and resolves as soon as it is admitted, without waiting for
+   * the commit; rejects with the same refusals as submit. An admitted tx is in the leader's mempool or
+   * in a proposed block: it commits unless leadership moves first (then it is dropped: resubmit).
+   */
+  async admit(tx: Tx): Promise<void> {
+    const leader = await this.#leaderToForwardTo()
+    if (leader !== undefined) return this.#options.cluster.forwardTxAdmission(leader, tx)
+    await this.#admitHere(tx)
+  }
+
+  /** The leader to forward a tx to, or undefined when this node leads. Waits (bounded) for an election. */
+  async #leaderToForwardTo(): Promise<NodeId | undefined> {
     if (!this.#running) throw new NodeError('ERR_NODE_STOPPED', 'the node is not running')
     if (this.driver.leader === 0) await this.#leaderKnown()
-    if (this.driver.role !== 'leader') return this.#options.cluster.forwardTx(this.driver.leader, tx)
+    return this.driver.role === 'leader' ? undefined : this.driver.leader
+  }
+
+  /**
+   * The leader's admission: the ledger's checks, then the mempool (a tx already pending or in flight
+   * joins its wait). The commit is returned inside an object so that awaiting admission does not
+   * also await the commit.
+   */
+  async #admitHere(tx: Tx): Promise<{ committed: Promise<CommittedTx> }> {
     await this.#options.ledger.checkTx(tx, this.#clock())
-    if (this.#inFlight.has(toHex(tx.id))) return this.#inFlight.get(toHex(tx.id))!.promise
+    // Leadership may have moved during the checks: a tx put in a follower's mempool would wait there.
+    if (this.driver.role !== 'leader') throw new NodeError('ERR_NOT_LEADER', 'leadership moved while the tx was checked; resubmit')
+    const inFlight = this.#inFlight.get(toHex(tx.id))
+    if (inFlight !== undefined) return { committed: inFlight.promise }
     const committed = this.#mempool.add(tx)
     setImmediate(() => this.#cut())
-    return committed
+    return { committed }
   }
 
   /**

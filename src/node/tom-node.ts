@@ -9,7 +9,8 @@ import { join } from 'node:path'
 import { bytesEqual, loadKeyFile, Signer, toHex, peerIdOf, WorkerVerifier } from '../crypto/index.js'
 import { blockDocument, decodeTx, Ledger, signTx, ledgerDocument, LevelKvStore, lineageExport, ProvQueries, serialiseProv } from '../ledger/index.js'
 import type { AppliedBlock, Block, ChainHead, ProvFormat, StateReader, Tx, TxRecord } from '../ledger/index.js'
-import { CoreContracts, listNodes, listOpenActions, stateKeyOfProvId } from '../contracts/index.js'
+import { actionChangesOf, CoreContracts, listNodes, listOpenActions, stateKeyOfProvId } from '../contracts/index.js'
+import type { ActionChange } from '../contracts/index.js'
 import { DockerContainerRuntime, Orchestrator } from '../orchestrator/index.js'
 import type { LineageDirection, QualifiedName } from '../prov/index.js'
 import type { NodeRecord } from '../contracts/index.js'
@@ -63,6 +64,37 @@ export interface TomNodeEvents {
   fatal: [Error]
 }
 
+/** What `status()` tells of a node: who it is, its Raft view, its peers, its mempool and its chain. */
+export interface NodeStatus {
+  readonly name: string
+  readonly publicKey: Uint8Array
+  readonly peerId: string
+  readonly raftId: number
+  readonly network: Uint8Array
+  readonly head: ChainHead
+  readonly role: SoftState['role']
+  /** The Raft id of the leader this node knows of; 0: none. */
+  readonly leader: number
+  readonly raft: {
+    readonly term: number
+    readonly commitIndex: number
+    readonly appliedIndex: number
+    readonly lastIndex: number
+    /** The membership as this node's log has it, each member with its PeerId where the ledger lists it. */
+    readonly voters: readonly RaftMember[]
+    readonly learners: readonly RaftMember[]
+  }
+  /** PeerIds with an open p2p connection now. */
+  readonly connectedPeers: readonly string[]
+  /** Txs waiting for a block or in a proposed block not yet committed, and the mempool's limit. */
+  readonly mempool: { readonly txs: number; readonly max: number }
+}
+
+export interface RaftMember {
+  readonly raftId: number
+  readonly peerId: string | null
+}
+
 /** Closes what was opened, last first, when opening fails half-way. */
 type Closer = () => Promise<void>
 
@@ -74,6 +106,7 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
   readonly #ledger: Ledger
   #provQueries: ProvQueries | undefined
   readonly #p2p: P2pNode
+  readonly #cluster: Cluster
   readonly #proposer: RaftProposer
   readonly #closers: Closer[]
   readonly #logger: Logger
@@ -109,6 +142,7 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
     this.raftId = parts.raftId
     this.#ledger = ledger
     this.#p2p = p2p
+    this.#cluster = cluster
     this.#closers = parts.closers
     this.#logger = logger.child({ module: 'node' })
     this.#signer = signer
@@ -132,7 +166,7 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
     this.#proposer.driver.on('softState', (s) => this.emit('role', s))
     this.#metrics = this.#createMetrics(ledger, p2p)
     this.#proposer.driver.on('confChange', (_cc, cs) => this.emit('membership', cs))
-    cluster.serve((tx) => this.#proposer.submit(tx))
+    cluster.serve({ submit: (tx) => this.#proposer.submit(tx), admit: (tx) => this.#proposer.admit(tx) })
     this.#orchestrator = parts.orchestrate ? this.#tryCreateOrchestrator(parts.dir, ledger, logger) : undefined
     if (this.#orchestrator !== undefined) {
       const orchestrator = this.#orchestrator
@@ -353,14 +387,23 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
    */
   async submitTx(tx: Tx | Uint8Array, options: { signal?: AbortSignal } = {}): Promise<CommittedTx> {
     options.signal?.throwIfAborted()
-    const committed = this.#submitCounted(tx)
-    if (options.signal === undefined) return committed
-    const signal = options.signal
-    return new Promise<CommittedTx>((resolve, reject) => {
-      const onAbort = (): void => reject(signal.reason)
-      signal.addEventListener('abort', onAbort, { once: true })
-      committed.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+    return untilAborted(this.#submitCounted(tx), options.signal)
+  }
+
+  /**
+   * Submits a signed tx and resolves as soon as it is admitted: in the leader's mempool (or a block
+   * it proposed), here or, from a follower, at the leader. Rejects exactly as submitTx does when the
+   * tx is refused. An admitted tx commits unless leadership moves first: follow it by id.
+   */
+  async admitTx(tx: Tx | Uint8Array, options: { signal?: AbortSignal } = {}): Promise<{ id: string }> {
+    options.signal?.throwIfAborted()
+    const decoded = tx instanceof Uint8Array ? decodeTx(tx) : tx
+    const admitted = this.#proposer.admit(decoded).catch((err: unknown) => {
+      this.#metrics.submitRejected()
+      throw err
     })
+    await untilAborted(admitted, options.signal)
+    return { id: toHex(decoded.id) }
   }
 
   /** Submits to the proposer, counting the result and timing the commit for the metrics. */
@@ -376,6 +419,33 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
     }
   }
 
+  /** Who this node is and what it sees now: Raft role, term and indexes, membership, peers, mempool, head. */
+  status(): NodeStatus {
+    const driver = this.#proposer.driver
+    const raft = driver.status()
+    const member = (raftId: number): RaftMember => ({ raftId, peerId: this.#cluster.peerIdOfRaftId(raftId) ?? null })
+    return {
+      name: this.config.name,
+      publicKey: this.publicKey,
+      peerId: this.peerId,
+      raftId: this.raftId,
+      network: this.network,
+      head: this.head,
+      role: driver.role,
+      leader: driver.leader,
+      raft: {
+        term: raft.hardState.term,
+        commitIndex: raft.hardState.commit,
+        appliedIndex: driver.applied,
+        lastIndex: raft.lastIndex,
+        voters: raft.confState.voters.map(member),
+        learners: raft.confState.learners.map(member)
+      },
+      connectedPeers: this.#p2p.connectedPeers(),
+      mempool: { txs: this.#proposer.pending, max: this.config.mempoolTxMax }
+    }
+  }
+
   /** This node's metrics in the Prometheus text format; serve them with the Content-Type `metricsContentType`. */
   metrics(): Promise<string> {
     return this.#metrics.text()
@@ -383,6 +453,20 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
 
   getBlock(height: number): Promise<Block | undefined> {
     return this.#ledger.getBlock(height)
+  }
+
+  /** A committed block with the receipts of its txs, as the 'block' event hands it over. */
+  async getAppliedBlock(height: number): Promise<AppliedBlock | undefined> {
+    const [block, receipts] = await Promise.all([this.#ledger.getBlock(height), this.#ledger.getReceipts(height)])
+    if (block === undefined) return undefined
+    if (receipts === undefined || receipts.length !== block.txs.length) throw new Error(`assertion: block ${height} is stored without its ${block.txs.length} receipts`)
+    return { block, receipts }
+  }
+
+  /** What `applied` did to orchestration actions (emitted, reported, fulfilled), read as of its height. */
+  actionsOf({ block, receipts }: AppliedBlock): Promise<ActionChange[]> {
+    const height = block.header.height
+    return actionChangesOf(block, receipts, (key) => this.#ledger.getStateAt(key, height))
   }
 
   getTx(id: Uint8Array): Promise<TxRecord | undefined> {
@@ -444,4 +528,14 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
     for (const close of [...this.#closers].reverse()) await close()
     this.#logger.info('node closed')
   }
+}
+
+/** `promise`, or the abort reason of `signal` if it aborts first (the work itself goes on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
 }

@@ -53,7 +53,7 @@ interface ResolvedOptions {
   readonly requestsOutboundPerPeerMax: number
 }
 
-const requestProtocols: readonly RequestProtocol[] = ['tx', 'sync']
+const requestProtocols: readonly RequestProtocol[] = ['tx', 'txAdmit', 'sync']
 
 /** Creates a stopped node; `start()` listens. Throws P2pInvalidOptionsError on a bad option. */
 export function createP2pNode(options: P2pNodeOptions): P2pNode {

@@ -10,11 +10,13 @@ export const protocols = {
   raft: '/tom/raft/1.0.0',
   /** Request/response: a follower forwards a signed tx to the leader and gets the commit result. */
   tx: '/tom/tx/1.0.0',
+  /** Request/response: a follower forwards a signed tx to the leader and gets the answer as soon as the leader admitted it (or refused it). */
+  txAdmit: '/tom/tx-admit/1.0.0',
   /** Request/response: a node fetches a range of blocks it lacks. */
   sync: '/tom/sync/1.0.0'
 } as const
 
-export type RequestProtocol = 'tx' | 'sync'
+export type RequestProtocol = 'tx' | 'txAdmit' | 'sync'
 
 export interface P2pNodeOptions {
   /** The node's Ed25519 seed (32 bytes): its PeerId is derived from it. */
