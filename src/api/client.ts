@@ -1,7 +1,7 @@
 /**
  * TomClient: the SDK for a node's HTTP API. It builds and signs txs for the built-in types, submits
  * them (waiting for the commit by default), reads blocks, txs and state, runs provenance queries and
- * exports, and follows committed blocks over Server-Sent Events. It uses only `fetch`, so it runs
+ * exports, and follows committed blocks and orchestration actions over Server-Sent Events (event-reader.ts). It uses only `fetch`, so it runs
  * wherever that does; every failure is an ApiError carrying the server's code and HTTP status.
  */
 import { fromHex, toHex } from '../crypto/index.js'
@@ -11,9 +11,11 @@ import { signTx } from '../ledger/tx.js'
 import type { ProvFormat, Tx } from '../ledger/index.js'
 import type { LineageDirection, LineageResult, QualifiedName, WhoTouchedResult } from '../prov/index.js'
 import type { AgentActivities, ProvHistory } from '../ledger/index.js'
-import { clientTxTtlMsDefault, sseEventBytesMax } from './constants.js'
+import { clientTxTtlMsDefault } from './constants.js'
 import { ApiError } from './errors.js'
-import type { BlockEvent, BlockView, CommittedTxView, StatusView, TxRecordView } from './wire.js'
+import { followEvents } from './event-reader.js'
+import type { NodeEvent } from './event-reader.js'
+import type { ActionEvent, BlockView, CommittedTxView, StatusView, TxRecordView } from './wire.js'
 
 export interface TomClientOptions {
   /** The node's API base URL, e.g. http://127.0.0.1:7070. */
@@ -23,6 +25,17 @@ export interface TomClientOptions {
 }
 
 type Signal = { readonly signal?: AbortSignal }
+
+export interface EventsOptions {
+  /** Replay the committed blocks after this height first, then go on live. Default: live only. */
+  readonly from?: number
+  /**
+   * Resume a dropped stream after the last complete block (Last-Event-ID), with a doubling wait, up to
+   * eventsReconnectAttemptsMax times in a row; then the iteration throws. Default false: a drop ends it.
+   */
+  readonly reconnect?: boolean
+  readonly signal?: AbortSignal
+}
 
 /** A state value as the client returns it: bytes again, not hex. */
 export interface StateValue {
@@ -204,45 +217,6 @@ export class TxBuilder {
   }
 }
 
-/** Parses an SSE stream into events (RFC: the WHATWG EventSource format), yielding `block` ones. */
-async function* sseBlocks(body: ReadableStream<Uint8Array>): AsyncGenerator<BlockEvent> {
-  const reader = body.getReader()
-  const decoder = new TextDecoder()
-  let buffer = ''
-  try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) return
-      buffer += decoder.decode(value, { stream: true })
-      if (buffer.length > sseEventBytesMax) throw new ApiError('ERR_API_BAD_RESPONSE', 200, `an event is longer than ${sseEventBytesMax} characters`)
-      let end: number
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const raw = buffer.slice(0, end)
-        buffer = buffer.slice(end + 2)
-        let event = 'message'
-        const data: string[] = []
-        for (const line of raw.split('\n')) {
-          if (line.startsWith(':')) continue
-          const colon = line.indexOf(':')
-          const field = colon < 0 ? line : line.slice(0, colon)
-          const v = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '')
-          if (field === 'event') event = v
-          else if (field === 'data') data.push(v)
-        }
-        if (event !== 'block' || data.length === 0) continue
-        try {
-          yield JSON.parse(data.join('\n')) as BlockEvent
-        } catch (err) {
-          if (err instanceof SyntaxError) throw new ApiError('ERR_API_BAD_RESPONSE', 200, 'a block event is not JSON')
-          throw err
-        }
-      }
-    }
-  } finally {
-    await reader.cancel().catch(() => {})
-  }
-}
-
 export class TomClient {
   readonly url: string
   readonly #fetch: typeof fetch
@@ -358,31 +332,36 @@ export class TomClient {
   }
 
   /**
-   * Committed blocks as they come, until the signal aborts or the caller stops iterating. The
-   * stream is open once this resolves: every block committed after that is delivered.
+   * Committed blocks and the changes of orchestration actions in them, as they come: for each block,
+   * its `action` events then its `block` event (tell them apart by `event`). The stream is open once
+   * this resolves: every block committed after that (or after `from`) is delivered, each event once.
+   * Ends when the signal aborts or the caller stops iterating.
    */
-  async events(options: Signal = {}): Promise<AsyncIterableIterator<BlockEvent> & AsyncDisposable> {
+  async events(options: EventsOptions = {}): Promise<AsyncIterableIterator<NodeEvent> & AsyncDisposable> {
+    if (options.from !== undefined) checkHeight(options.from, 'from')
     const controller = new AbortController()
     const signal = options.signal === undefined ? controller.signal : AbortSignal.any([controller.signal, options.signal])
-    const res = await this.#request('/v1/events', { signal }, { accept: 'text/event-stream' })
-    if (res.body === null) throw new ApiError('ERR_API_BAD_RESPONSE', res.status, 'the event stream has no body')
-    const inner = sseBlocks(res.body)
-    const close = async (): Promise<void> => {
-      controller.abort()
-      await inner.return(undefined)
+    const path = `/v1/events${suffix(params({ from: options.from }))}`
+    const open = (lastEventId: string | undefined): Promise<Response> =>
+      this.#request(path, { signal }, { accept: 'text/event-stream', ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }) })
+    const inner = followEvents(await open(undefined), open, { reconnect: options.reconnect ?? false, signal })
+    return closable(inner, controller)
+  }
+
+  /** The changes of orchestration actions only (see events); e.g. a host following what it must do. */
+  async actions(options: EventsOptions & { node?: string } = {}): Promise<AsyncIterableIterator<ActionEvent> & AsyncDisposable> {
+    const { node, ...rest } = options
+    const all = await this.events(rest)
+    async function* only(): AsyncGenerator<ActionEvent> {
+      for await (const e of all) {
+        if (e.event !== 'action' || (node !== undefined && e.node !== node)) continue
+        const { event: _event, ...action } = e
+        yield action
+      }
     }
-    const iterator: AsyncIterableIterator<BlockEvent> & AsyncDisposable = {
-      next: () => inner.next(),
-      return: async () => {
-        await close()
-        return { done: true, value: undefined }
-      },
-      [Symbol.asyncIterator]() {
-        return this
-      },
-      [Symbol.asyncDispose]: close
-    }
-    return iterator
+    const controller = new AbortController()
+    controller.signal.addEventListener('abort', () => void all.return?.())
+    return closable(only(), controller)
   }
 
   async #request(path: string, options: Signal, headers: Record<string, string> = {}, init: RequestInit = {}): Promise<Response> {
@@ -431,4 +410,23 @@ function params(values: Record<string, string | number | undefined>): URLSearchP
 function suffix(q: URLSearchParams): string {
   const s = q.toString()
   return s === '' ? '' : `?${s}`
+}
+
+/** `inner` as an iterator that, once stopped or disposed, aborts `controller` (closing the connection). */
+function closable<T>(inner: AsyncGenerator<T>, controller: AbortController): AsyncIterableIterator<T> & AsyncDisposable {
+  const close = async (): Promise<void> => {
+    controller.abort()
+    await inner.return(undefined)
+  }
+  return {
+    next: () => inner.next(),
+    return: async () => {
+      await close()
+      return { done: true, value: undefined }
+    },
+    [Symbol.asyncIterator]() {
+      return this
+    },
+    [Symbol.asyncDispose]: close
+  }
 }

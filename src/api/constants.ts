@@ -23,6 +23,16 @@ export const sseClientsMax = 100
 export const sseHeartbeatMs = 15_000
 /** A stream whose unsent output grows past this is closed: a slow reader must not hold the node's memory. */
 export const sseBufferedBytesMax = 8 * 1024 * 1024
+/** Live blocks an event stream keeps while it is behind (a replay, a slow reader); later ones are read back from the ledger. */
+export const sseLiveBlocksMax = 64
+/** Blocks whose event text (actions included) is kept for the other streams that send it. */
+export const sseRenderedBlocksMax = 16
+/** Times in a row the SDK tries to resume a dropped event stream before it gives up (with `reconnect`). */
+export const eventsReconnectAttemptsMax = 10
+/** The SDK's first wait before resuming a dropped event stream; it doubles on each failed attempt. */
+export const eventsReconnectDelayMs = 100
+/** The SDK's longest wait between attempts to resume an event stream. */
+export const eventsReconnectDelayMaxMs = 5_000
 /** Largest SSE event the client parses; a longer one is a broken or hostile server. */
 export const sseEventBytesMax = 64 * 1024 * 1024
 /** How long a tx the SDK builds stays valid unless told otherwise. */

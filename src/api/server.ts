@@ -1,7 +1,7 @@
 /**
  * The node's HTTP API: submit signed txs, read blocks, txs and state, provenance queries and exports,
- * status, a Server-Sent Events stream of committed blocks, and the OpenAPI document that describes
- * all of it (openapi.ts; a test keeps the two in step).
+ * status, a Server-Sent Events stream of committed blocks and orchestration actions (event-stream.ts),
+ * and the OpenAPI document that describes all of it (openapi.ts; a test keeps the two in step).
  *
  * Built on node:http alone. The API is a dozen routes, each with one trailing path parameter, plus a
  * long-lived SSE stream; a framework would add a dependency (and its upgrade churn) to save a
@@ -16,26 +16,32 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fromHex, toHex } from '../crypto/index.js'
 import { decodeTx, provFormats } from '../ledger/index.js'
-import type { AppliedBlock, Block, ChainHead, ProvFormat, ProvQueries, Tx, TxRecord } from '../ledger/index.js'
+import type { AppliedBlock, ChainHead, ProvFormat, ProvQueries, Tx, TxRecord } from '../ledger/index.js'
 import type { LineageDirection, QualifiedName } from '../prov/index.js'
-import { apiBodyBytesMax, apiHostDefault, metricsContentType, apiPortDefault, rateLimitBurstDefault, rateLimitClientsMax, rateLimitPerSecondDefault, sseBufferedBytesMax, sseClientsMax, sseHeartbeatMs, submitWaitMsDefault } from './constants.js'
+import { apiBodyBytesMax, apiHostDefault, metricsContentType, apiPortDefault, rateLimitBurstDefault, rateLimitClientsMax, rateLimitPerSecondDefault, sseClientsMax, submitWaitMsDefault } from './constants.js'
 import { ApiRequestError } from './errors.js'
 import { openApiDocument } from './openapi.js'
-import { blockEvent, blockView, toJsonValue, txRecordView } from './wire.js'
-import type { CommittedTxView, JsonValue, StateView, StatusView } from './wire.js'
+import { RenderedBlocks, startEventStream } from './event-stream.js'
+import { blockView, statusView, toJsonValue, txRecordView } from './wire.js'
+import type { ActionEvent, CommittedTxView, JsonValue, NodeStatusSource, StateView } from './wire.js'
 
 /**
  * What the API needs of a node. TomNode satisfies it. Contract: `submitTx` resolves once the tx is
  * committed (with its receipt, ok or not) and rejects with an error carrying a `code` when the tx is
- * refused or no leader is known; the reads answer from this node's ledger.
+ * refused or no leader is known; `admitTx` resolves as soon as the tx is admitted (in the leader's
+ * mempool) and rejects exactly as `submitTx` does; the reads answer from this node's ledger.
  */
 export interface ApiNode {
   readonly network: Uint8Array
   readonly head: ChainHead
-  readonly role: { readonly role: string; readonly leader: number }
   readonly prov: Pick<ProvQueries, 'lineage' | 'whoTouched' | 'history' | 'activitiesOf'>
+  status(): NodeStatusSource
   submitTx(tx: Tx | Uint8Array, options?: { signal?: AbortSignal }): Promise<CommittedTxView>
-  getBlock(height: number): Promise<Block | undefined>
+  admitTx(tx: Tx | Uint8Array, options?: { signal?: AbortSignal }): Promise<{ id: string }>
+  /** A committed block with its receipts. */
+  getAppliedBlock(height: number): Promise<AppliedBlock | undefined>
+  /** The changes of orchestration actions committed in `applied`, in chain order. */
+  actionsOf(applied: AppliedBlock): Promise<readonly ActionEvent[]>
   getTx(id: Uint8Array): Promise<TxRecord | undefined>
   getState(key: string): Promise<Uint8Array | undefined>
   getStateLinearizable(key: string, options?: { signal?: AbortSignal }): Promise<Uint8Array | undefined>
@@ -60,7 +66,7 @@ export interface ApiServerOptions {
   readonly bodyBytesMax?: number
   /** Per client address; `false` turns rate limiting off. Default { burst: 200, perSecond: 100 }. */
   readonly rateLimit?: { readonly burst: number; readonly perSecond: number } | false
-  /** How long `wait=true` waits for the commit. Default 30 s (submitWaitMsDefault). */
+  /** How long a submit waits for the commit (`wait=true`) or the admission (`wait=false`). Default 30 s (submitWaitMsDefault). */
   readonly submitWaitMs?: number
   /** Default 100 (sseClientsMax). */
   readonly sseClientsMax?: number
@@ -157,6 +163,16 @@ function heightParam(node: ApiNode, url: URL, name: string): number | undefined 
   const height = intParam(url, name)
   if (height !== undefined && height > node.head.height) throw badRequest(`${name} ${height} is past the head (${node.head.height})`)
   return height
+}
+
+/** Where an event stream starts: after the Last-Event-ID header's height (a reconnect), else after `from`. */
+function resumeAfter(req: IncomingMessage, url: URL): number | undefined {
+  const lastEventId = req.headers['last-event-id']
+  if (typeof lastEventId === 'string' && lastEventId !== '') {
+    if (!/^\d{1,16}$/.test(lastEventId) || !Number.isSafeInteger(Number(lastEventId))) throw badRequest(`Last-Event-ID must be a block height, not ${JSON.stringify(lastEventId.slice(0, 40))}`)
+    return Number(lastEventId)
+  }
+  return intParam(url, 'from')
 }
 
 function directionParam(url: URL): LineageDirection {
@@ -276,28 +292,32 @@ export function createApiServer(node: ApiNode, options: ApiServerOptions = {}): 
   const limiter = rateLimit === false ? undefined : new RateLimiter(rateLimit.burst, rateLimit.perSecond, config.clock)
   const stopping = new AbortController()
   const streams = new Set<ServerResponse>()
+  const rendered = new RenderedBlocks(node)
   let server: Server | undefined
+
+  /** `work` under the submit wait: past it, 504 (the tx may still be admitted or commit). */
+  const withinSubmitWait = async <T>(tx: Tx, what: 'admitted' | 'committed', signal: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+    const timeout = AbortSignal.timeout(config.submitWaitMs)
+    try {
+      return await work(AbortSignal.any([signal, timeout]))
+    } catch (err) {
+      if (timeout.aborted && !signal.aborted) {
+        throw new ApiRequestError(504, 'ERR_API_WAIT_TIMEOUT', `tx ${toHex(tx.id)} was not ${what} within ${config.submitWaitMs} ms; it may still be: look it up by id`)
+      }
+      throw err
+    }
+  }
 
   const submit = async ({ req, url, signal }: Context): Promise<Reply> => {
     const wait = boolParam(url, 'wait', true)
     const bytes = await txBytesOf(req, config.bodyBytesMax)
     const tx = decodeTx(bytes)
     if (!wait) {
-      // Admission and commit are one promise in the node: without waiting, a refusal is only seen by
-      // looking the id up later. The rejection is observed here so it is not an unhandled one.
-      node.submitTx(tx).catch(() => {})
-      return { status: 202, json: { id: toHex(tx.id), pending: true } }
+      // Answered once the node admitted the tx, so a refusal gets the same status and code as with wait.
+      const { id } = await withinSubmitWait(tx, 'admitted', signal, (s) => node.admitTx(tx, { signal: s }))
+      return { status: 202, json: { id, pending: true } }
     }
-    const timeout = AbortSignal.timeout(config.submitWaitMs)
-    let committed: CommittedTxView
-    try {
-      committed = await node.submitTx(tx, { signal: AbortSignal.any([signal, timeout]) })
-    } catch (err) {
-      if (timeout.aborted && !signal.aborted) {
-        throw new ApiRequestError(504, 'ERR_API_WAIT_TIMEOUT', `tx ${toHex(tx.id)} was not committed within ${config.submitWaitMs} ms; it may still commit: look it up by id`)
-      }
-      throw err
-    }
+    const committed = await withinSubmitWait(tx, 'committed', signal, (s) => node.submitTx(tx, { signal: s }))
     const view = { id: committed.id, height: committed.height, index: committed.index, receipt: committed.receipt }
     if (committed.receipt.ok) return { status: 200, json: view }
     // Committed but failed: the tx is in its block and changed nothing. 409 with the contract's code,
@@ -307,10 +327,9 @@ export function createApiServer(node: ApiNode, options: ApiServerOptions = {}): 
 
   const getBlock = async ({ node, param }: Context): Promise<Reply> => {
     if (!/^\d{1,16}$/.test(param)) throw badRequest(`a block height is a non-negative integer, not ${JSON.stringify(param.slice(0, 40))}`)
-    const block = await node.getBlock(Number(param))
-    if (block === undefined) throw new ApiRequestError(404, 'ERR_API_NOT_FOUND', `no block at height ${param} (head is ${node.head.height})`)
-    const records = await Promise.all(block.txs.map((tx) => node.getTx(tx.id)))
-    return { status: 200, json: blockView(block, records.map((r) => r?.receipt)) }
+    const applied = await node.getAppliedBlock(Number(param))
+    if (applied === undefined) throw new ApiRequestError(404, 'ERR_API_NOT_FOUND', `no block at height ${param} (head is ${node.head.height})`)
+    return { status: 200, json: blockView(applied.block, applied.receipts) }
   }
 
   const getTx = async ({ node, param }: Context): Promise<Reply> => {
@@ -342,11 +361,7 @@ export function createApiServer(node: ApiNode, options: ApiServerOptions = {}): 
     return { status: 200, json: view }
   }
 
-  const getStatus = async ({ node }: Context): Promise<Reply> => {
-    const head = node.head
-    const view: StatusView = { role: node.role.role, leader: node.role.leader, network: toHex(node.network), head: { height: head.height, hash: toHex(head.hash), time: head.time } }
-    return { status: 200, json: view }
-  }
+  const getStatus = async ({ node }: Context): Promise<Reply> => ({ status: 200, json: statusView(node.status()) })
 
   const metrics = async ({ node }: Context): Promise<Reply> => ({ status: 200, text: await node.metrics(), contentType: metricsContentType })
 
@@ -383,24 +398,12 @@ export function createApiServer(node: ApiNode, options: ApiServerOptions = {}): 
     return { status: 200, text, contentType: contentTypeOfFormat[format] }
   }
 
-  const events = async ({ node, res }: Context): Promise<Reply> => {
+  const events = async ({ node, req, res, url }: Context): Promise<Reply> => {
     if (streams.size >= config.sseClientsMax) throw new ApiRequestError(503, 'ERR_API_UNAVAILABLE', `the server holds ${config.sseClientsMax} event streams already`)
-    // Subscribed before the headers go out: a client that has the response misses no later block.
-    const onBlock = (applied: AppliedBlock): void => {
-      res.write(`event: block\nid: ${applied.block.header.height}\ndata: ${JSON.stringify(blockEvent(applied))}\n\n`)
-      if (res.writableLength > sseBufferedBytesMax) res.destroy()
-    }
-    node.on('block', onBlock)
+    const after = resumeAfter(req, url)
     streams.add(res)
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), sseHeartbeatMs)
-    heartbeat.unref()
-    res.on('close', () => {
-      clearInterval(heartbeat)
-      node.off('block', onBlock)
-      streams.delete(res)
-    })
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' })
-    res.write(': subscribed\n\n')
+    res.on('close', () => streams.delete(res))
+    startEventStream(node, rendered, res, { after, onError: (err) => config.onError?.(err, 'GET /v1/events') })
     return undefined
   }
 

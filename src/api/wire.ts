@@ -122,6 +122,34 @@ export function blockEvent({ block, receipts }: AppliedBlock): BlockEvent {
   }
 }
 
+/**
+ * A change of an orchestration action, committed in block `height` by tx `tx` (the `index`-th of the
+ * block): emitted (pending), reported (action.report: pending with a reason, running, done, failed),
+ * or fulfilled by its container joining (done).
+ */
+export interface ActionEvent {
+  /** `<emitting tx id hex>-<n>`. */
+  readonly id: string
+  /** container.start, container.stop, container.restart, container.remove, container.migrate. */
+  readonly type: string
+  /** The addressed node's public key, hex. */
+  readonly node: string
+  readonly container: string
+  readonly status: string
+  readonly height: number
+  readonly tx: string
+  readonly index: number
+  readonly detail?: string
+  /** A migrate's target node, hex. */
+  readonly target?: string
+}
+
+export interface RaftMemberView {
+  readonly raftId: number
+  /** Null when the ledger no longer lists the member. */
+  readonly peerId: string | null
+}
+
 export interface StatusView {
   readonly role: string
   /** The Raft id of the leader this node knows of; 0: none. */
@@ -129,6 +157,48 @@ export interface StatusView {
   /** The genesis hash, hex. */
   readonly network: string
   readonly head: { readonly height: number; readonly hash: string; readonly time: number }
+  /** This node: its configured name, Raft id, public key (hex) and libp2p PeerId. */
+  readonly node: { readonly name: string; readonly raftId: number; readonly publicKey: string; readonly peerId: string }
+  readonly raft: {
+    readonly term: number
+    readonly commitIndex: number
+    readonly appliedIndex: number
+    readonly lastIndex: number
+    readonly voters: readonly RaftMemberView[]
+    readonly learners: readonly RaftMemberView[]
+  }
+  /** Peers with an open p2p connection now. */
+  readonly peers: { readonly connected: number; readonly ids: readonly string[] }
+  /** Txs waiting for a block or in a block not yet committed, and the most the mempool takes. */
+  readonly mempool: { readonly txs: number; readonly max: number }
+}
+
+/** What a node tells of itself (TomNode.status()), before it is put in JSON. */
+export interface NodeStatusSource {
+  readonly name: string
+  readonly publicKey: Uint8Array
+  readonly peerId: string
+  readonly raftId: number
+  readonly network: Uint8Array
+  readonly head: { readonly height: number; readonly hash: Uint8Array; readonly time: number }
+  readonly role: string
+  readonly leader: number
+  readonly raft: StatusView['raft']
+  readonly connectedPeers: readonly string[]
+  readonly mempool: { readonly txs: number; readonly max: number }
+}
+
+export function statusView(s: NodeStatusSource): StatusView {
+  return {
+    role: s.role,
+    leader: s.leader,
+    network: toHex(s.network),
+    head: { height: s.head.height, hash: toHex(s.head.hash), time: s.head.time },
+    node: { name: s.name, raftId: s.raftId, publicKey: toHex(s.publicKey), peerId: s.peerId },
+    raft: s.raft,
+    peers: { connected: s.connectedPeers.length, ids: s.connectedPeers },
+    mempool: s.mempool
+  }
 }
 
 export interface StateView {

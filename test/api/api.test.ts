@@ -55,7 +55,22 @@ t.test('submit as CBOR and as JSON, then read back block, tx, state, state at a 
   t.equal(await client.state('data/none'), undefined, 'a missing key')
 
   const status = await client.status()
-  t.same(status, { role: 'leader', leader: node.role.leader, network: toHex(node.network), head: { height: node.head.height, hash: toHex(node.head.hash), time: node.head.time } })
+  const raft = node.status().raft
+  t.same(status, {
+    role: 'leader',
+    leader: node.raftId,
+    network: toHex(node.network),
+    head: { height: node.head.height, hash: toHex(node.head.hash), time: node.head.time },
+    node: { name: node.config.name, raftId: node.raftId, publicKey: toHex(node.publicKey), peerId: node.peerId },
+    raft: { term: raft.term, commitIndex: raft.commitIndex, appliedIndex: raft.appliedIndex, lastIndex: raft.lastIndex, voters: [{ raftId: node.raftId, peerId: node.peerId }], learners: [] },
+    peers: { connected: 0, ids: [] },
+    mempool: { txs: 0, max: node.config.mempoolTxMax }
+  })
+  t.ok(status.raft.term >= 1, 'a term was won')
+  // One Raft entry per block (plus the leader's empty entry): a quiet node has applied all it committed.
+  t.ok(status.raft.appliedIndex > status.head.height, `applied index ${status.raft.appliedIndex} past the height ${status.head.height}`)
+  t.equal(status.raft.appliedIndex, status.raft.commitIndex)
+  t.equal(status.raft.lastIndex, status.raft.commitIndex)
 })
 
 t.test('wait=false answers at once; the event stream delivers the block of a submitted tx', async (t) => {
@@ -66,14 +81,15 @@ t.test('wait=false answers at once; the event stream delivers the block of a sub
   const tx = b.dataAdd({ id: 'streamed', hash: dataHash() })
   const accepted = await client.submit(tx, { wait: false })
   t.same(accepted, { id: toHex(tx.id), pending: true })
-  let seen: BlockEvent | undefined
+  let seen: (BlockEvent & { event: 'block' }) | undefined
   for await (const event of events) {
-    if (event.txs.some((x) => x.id === toHex(tx.id))) {
+    if (event.event === 'block' && event.txs.some((x) => x.id === toHex(tx.id))) {
       seen = event
       break
     }
   }
   t.ok(seen, 'the block with the tx came over SSE')
+  t.equal(seen!.event, 'block')
   t.same(seen!.txs.find((x) => x.id === toHex(tx.id)), { id: toHex(tx.id), type: 'data.add', signer: toHex(admin.publicKey), receipt: { ok: true } })
   const block = await client.block(seen!.height)
   t.equal(block.hash, seen!.hash, 'the event names the committed block')

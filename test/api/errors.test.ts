@@ -98,10 +98,12 @@ t.test('503 without a leader, 504 when the commit does not come, 500 without det
   const stuck: ApiNode = {
     network: node.network,
     head: node.head,
-    role: node.role,
     prov: node.prov,
+    status: () => node.status(),
     submitTx: (_tx, options) => new Promise((_resolve, reject) => options?.signal?.addEventListener('abort', () => reject(options.signal!.reason))),
-    getBlock: () => Promise.reject(new Error('disk on fire: secret path /var/x')),
+    admitTx: (_tx, options) => new Promise((_resolve, reject) => options?.signal?.addEventListener('abort', () => reject(options.signal!.reason))),
+    getAppliedBlock: () => Promise.reject(new Error('disk on fire: secret path /var/x')),
+    actionsOf: (applied) => node.actionsOf(applied),
     getTx: (id) => node.getTx(id),
     getState: (key) => node.getState(key),
     getStateLinearizable: (key) => node.getState(key),
@@ -112,7 +114,8 @@ t.test('503 without a leader, 504 when the commit does not come, 500 without det
     metrics: () => node.metrics()
   }
   const stuckApi = await startApi(t, stuck, { submitWaitMs: 50, onError: (err) => failures.push(err) })
-  t.match(await stuckApi.client.submit(tx).catch((e: unknown) => e), { code: 'ERR_API_WAIT_TIMEOUT', status: 504 })
+  t.match(await stuckApi.client.submit(tx).catch((e: unknown) => e), { code: 'ERR_API_WAIT_TIMEOUT', status: 504, message: /was not committed within 50 ms/ })
+  t.match(await stuckApi.client.submit(tx, { wait: false }).catch((e: unknown) => e), { code: 'ERR_API_WAIT_TIMEOUT', status: 504, message: /was not admitted within 50 ms/ }, 'wait=false waits for the admission, as long')
   const internal = await fetch(`${stuckApi.url}/v1/blocks/0`)
   t.same(await internal.json(), { code: 'ERR_API_INTERNAL', message: 'internal error' }, 'no detail leaks')
   t.equal(internal.status, 500)
