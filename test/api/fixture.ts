@@ -16,17 +16,19 @@ interface Tap {
 export interface ApiFixture {
   readonly node: TomNode
   readonly admin: Signer
+  readonly nodeSigner: Signer
   readonly url: string
   readonly client: TomClient
 }
 
-export async function startNode(t: Tap, options: { start?: boolean } = {}): Promise<{ node: TomNode; admin: Signer }> {
+/** A started one-node network; `nodeSigner` is the node's own key (it signs what the node reports, e.g. action.report). */
+export async function startNode(t: Tap, options: { start?: boolean } = {}): Promise<{ node: TomNode; admin: Signer; nodeSigner: Signer }> {
   const dir = join(t.testdir(), 'node')
   await initNetwork({ dir })
   const node = await TomNode.open({ dir, logger: silentLogger(), config: { orchestrator: false } })
   t.teardown(() => node.close())
   if (options.start !== false) node.start()
-  return { node, admin: new Signer(await loadKeyFile(dataPath(dir, 'adminKey'))) }
+  return { node, admin: new Signer(await loadKeyFile(dataPath(dir, 'adminKey'))), nodeSigner: new Signer(await loadKeyFile(dataPath(dir, 'nodeKey'))) }
 }
 
 export async function startApi(t: Tap, node: ApiNode, options: ApiServerOptions = {}): Promise<{ url: string; client: TomClient }> {
@@ -37,11 +39,11 @@ export async function startApi(t: Tap, node: ApiNode, options: ApiServerOptions 
 }
 
 export async function apiFixture(t: Tap, options: ApiServerOptions = {}): Promise<ApiFixture> {
-  const { node, admin } = await startNode(t)
+  const { node, admin, nodeSigner } = await startNode(t)
   // TomNode is an ApiNode as it is: this assignment is the compile-time check of that.
   const apiNode: ApiNode = node
   const { url, client } = await startApi(t, apiNode, options)
-  return { node, admin, url, client }
+  return { node, admin, nodeSigner, url, client }
 }
 
 /** A distinct 32-byte data hash per call. */
