@@ -6,14 +6,14 @@
  */
 
 export const apiErrorCodes = {
-  ERR_API_BAD_REQUEST: 'a request parameter or body is malformed (bad hex, bad JSON, a value out of range); the message names it',
+  ERR_API_BAD_REQUEST: 'a request parameter, header or body is malformed (bad hex, bad JSON, a value out of range, a Last-Event-ID that is not a height); the message names it',
   ERR_API_NO_ROUTE: 'no such path in this API version',
   ERR_API_NOT_FOUND: 'the block, tx or state key asked for does not exist (yet)',
   ERR_API_METHOD_NOT_ALLOWED: 'the route exists but not with this HTTP method',
   ERR_API_UNSUPPORTED_MEDIA_TYPE: 'a tx is submitted as application/cbor or as JSON { tx: hex }, nothing else',
   ERR_API_BODY_TOO_LARGE: 'the request body is larger than apiBodyBytesMax',
   ERR_API_RATE_LIMITED: 'this client made more requests than its rate limit allows; retry after Retry-After seconds',
-  ERR_API_WAIT_TIMEOUT: 'a submitted tx was not committed within the wait: it may still commit, look it up by id',
+  ERR_API_WAIT_TIMEOUT: 'a submitted tx was not committed (wait=true) or admitted (wait=false) within the wait: it may still be, look it up by id',
   ERR_API_UNAVAILABLE: 'the server is stopping, or holds as many event streams as it may',
   ERR_API_INTERNAL: 'the server failed unexpectedly (a bug); the message says no more than that',
   ERR_API_UNREACHABLE: 'client side: the node could not be reached (connection refused, reset, DNS)',

@@ -33,7 +33,7 @@ export const openApiDocument = Object.freeze({
       post: {
         operationId: 'submitTx',
         summary: 'Submit a signed tx; by default wait until it is committed',
-        parameters: [query('wait', { type: 'boolean', default: true }, 'wait for the commit (200/409) or answer at once (202)')],
+        parameters: [query('wait', { type: 'boolean', default: true }, 'wait for the commit (200/409), or only for the admission into the leader\'s mempool (202; refusals as with wait)')],
         requestBody: {
           required: true,
           content: {
@@ -43,7 +43,7 @@ export const openApiDocument = Object.freeze({
         },
         responses: {
           '200': { description: 'committed, receipt ok', content: json(ref('CommittedTx')) },
-          '202': { description: 'accepted for submission (wait=false); look the id up later', content: json({ type: 'object', required: ['id', 'pending'], properties: { id: txId, pending: { const: true } } }) },
+          '202': { description: 'admitted (wait=false): in the leader\'s mempool; it commits unless leadership moves first. Follow it by id or on /v1/events', content: json({ type: 'object', required: ['id', 'pending'], properties: { id: txId, pending: { const: true } } }) },
           '400': errorResponse('not a tx (ERR_TX_MALFORMED, ERR_API_BAD_REQUEST)'),
           '409': {
             description: 'refused at admission (ERR_TX_BAD_SIGNATURE, ERR_TX_EXPIRED, ERR_TX_REPLAY, ...) or committed and failed (the receipt code; id, height, index and receipt are included)',
@@ -53,7 +53,7 @@ export const openApiDocument = Object.freeze({
           '415': errorResponse('neither application/cbor nor application/json (ERR_API_UNSUPPORTED_MEDIA_TYPE)'),
           '429': common['429'],
           '503': common['503'],
-          '504': errorResponse('not committed within the wait (ERR_API_WAIT_TIMEOUT); it may still commit')
+          '504': errorResponse('not committed (or, with wait=false, admitted) within the wait (ERR_API_WAIT_TIMEOUT); it may still be')
         }
       }
     },
@@ -88,7 +88,7 @@ export const openApiDocument = Object.freeze({
     '/v1/status': {
       get: {
         operationId: 'getStatus',
-        summary: "This node's Raft role, the leader it knows, the network and the head",
+        summary: "This node: who it is, its Raft role, term, indexes and membership, the leader it knows, its peers, mempool, network and head",
         responses: { '200': { description: 'status', content: json(ref('Status')) }, '429': common['429'] }
       }
     },
@@ -151,9 +151,17 @@ export const openApiDocument = Object.freeze({
     '/v1/events': {
       get: {
         operationId: 'events',
-        summary: 'Server-Sent Events: one `block` event per committed block (id: the height, data: a BlockEvent)',
+        summary:
+          'Server-Sent Events, per committed block in height order: one `action` event per change of an orchestration action in it (data: an ActionEvent), ' +
+          'then one `block` event (id: the height, data: a BlockEvent). The stream starts with a comment and `id:` the height it starts after. ' +
+          'Resume with from=H or the Last-Event-ID header (which wins): the blocks after H are replayed from the ledger, then live ones follow, none missed or repeated.',
+        parameters: [
+          query('from', count, 'replay the blocks after this height first (default: live only); a height past the head waits for it'),
+          { name: 'Last-Event-ID', in: 'header', required: false, description: 'as `from`; sent by an EventSource that reconnects', schema: { type: 'string', pattern: '^[0-9]+$' } }
+        ],
         responses: {
-          '200': { description: 'an endless event stream', content: { 'text/event-stream': { schema: { type: 'string' }, itemSchema: ref('BlockEvent') } } },
+          '200': { description: 'an endless event stream', content: { 'text/event-stream': { schema: { type: 'string' }, itemSchema: { oneOf: [ref('BlockEvent'), ref('ActionEvent')] } } } },
+          '400': errorResponse('from or Last-Event-ID is not a height (ERR_API_BAD_REQUEST)'),
           '429': common['429'],
           '503': common['503']
         }
@@ -204,14 +212,52 @@ export const openApiDocument = Object.freeze({
       State: { type: 'object', required: ['key', 'height', 'value'], properties: { key: { type: 'string' }, height: count, value: hex } },
       Status: {
         type: 'object',
-        required: ['role', 'leader', 'network', 'head'],
-        properties: { role: { enum: ['follower', 'candidate', 'leader', 'preCandidate'] }, leader: { type: 'integer', description: 'Raft id; 0: none known' }, network: hex, head: { type: 'object', required: ['height', 'hash', 'time'] } }
+        required: ['role', 'leader', 'network', 'head', 'node', 'raft', 'peers', 'mempool'],
+        properties: {
+          role: { enum: ['follower', 'candidate', 'leader', 'preCandidate'] },
+          leader: { type: 'integer', description: 'Raft id; 0: none known' },
+          network: hex,
+          head: { type: 'object', required: ['height', 'hash', 'time'], properties: { height: count, hash: hex, time: count } },
+          node: { type: 'object', required: ['name', 'raftId', 'publicKey', 'peerId'], properties: { name: { type: 'string' }, raftId: count, publicKey: hex, peerId: { type: 'string' } } },
+          raft: {
+            type: 'object',
+            required: ['term', 'commitIndex', 'appliedIndex', 'lastIndex', 'voters', 'learners'],
+            properties: {
+              term: count,
+              commitIndex: count,
+              appliedIndex: count,
+              lastIndex: count,
+              voters: { type: 'array', items: ref('RaftMember') },
+              learners: { type: 'array', items: ref('RaftMember') }
+            }
+          },
+          peers: { type: 'object', required: ['connected', 'ids'], description: 'peers with an open p2p connection', properties: { connected: count, ids: { type: 'array', items: { type: 'string' } } } },
+          mempool: { type: 'object', required: ['txs', 'max'], description: 'txs waiting for a block or in one not yet committed', properties: { txs: count, max: count } }
+        }
       },
+      RaftMember: { type: 'object', required: ['raftId', 'peerId'], properties: { raftId: count, peerId: { type: ['string', 'null'] } } },
       Lineage: { type: 'object', required: ['start', 'direction', 'nodes', 'edges', 'truncated'] },
       BlockEvent: {
         type: 'object',
         required: ['height', 'hash', 'time', 'txs'],
         properties: { height: count, hash: hex, time: count, txs: { type: 'array', items: { type: 'object', required: ['id', 'type', 'signer', 'receipt'], properties: { id: txId, type: { type: 'string' }, signer: hex, receipt: ref('Receipt') } } } }
+      },
+      ActionEvent: {
+        type: 'object',
+        description: 'a change of an orchestration action: emitted (pending), reported (action.report), or fulfilled by its container joining (done)',
+        required: ['id', 'type', 'node', 'container', 'status', 'height', 'tx', 'index'],
+        properties: {
+          id: { type: 'string', pattern: '^[0-9a-f]{64}-[0-9]+$', description: '<emitting tx id>-<n>' },
+          type: { enum: ['container.start', 'container.stop', 'container.restart', 'container.remove', 'container.migrate'] },
+          node: { ...hex, description: 'the addressed node public key' },
+          container: { type: 'string' },
+          status: { enum: ['pending', 'running', 'done', 'failed'] },
+          height: count,
+          tx: { ...txId, description: 'the tx that made this change' },
+          index: count,
+          detail: { type: 'string', description: "a report's reason" },
+          target: { ...hex, description: "a migrate's target node" }
+        }
       }
     }
   }
