@@ -3,9 +3,9 @@
  * (status pending), each `action.report` (its status), and each `container.join` that fulfilled an
  * action (done). This is what a node's event stream sends as `action` events.
  *
- * Derived from the block's txs and receipts plus the action records at the block's height, so that it
- * answers the same for any block, whether it was just applied or is read back from the ledger long
- * after. Only the three places where actions.ts and tom/containers.ts write an action record are
+ * Derived from the block's txs and receipts plus the action records as the block wrote them (every
+ * change above writes its action's record), so that it answers the same for any block, whether it
+ * was just applied or is read back from the ledger long after. Only the three places where actions.ts and tom/containers.ts write an action record are
  * followed here: a new writer of action records must be added here too.
  */
 import { decode, toHex } from '../crypto/index.js'
@@ -35,16 +35,18 @@ export interface ActionChange {
   readonly target?: string
 }
 
-/** Reads a state key as it was after the block in question. */
-export type StateAtBlock = (key: string) => Promise<Uint8Array | undefined>
+/** The values the block in question gave `keys` (undefined where it did not write one), in one batch. */
+export type WrittenByBlock = (keys: readonly string[]) => Promise<(Uint8Array | undefined)[]>
 
-export async function actionChangesOf(block: Block, receipts: readonly Receipt[], stateAt: StateAtBlock): Promise<ActionChange[]> {
+/**
+ * The action changes of `block`. Reads in batches, not per tx: the records the reports and joins
+ * name plus the first id each ok tx could have emitted, then the next ids of the txs that did emit.
+ */
+export async function actionChangesOf(block: Block, receipts: readonly Receipt[], written: WrittenByBlock): Promise<ActionChange[]> {
   const height = block.header.height
-  const changes: ActionChange[] = []
-  const recordOf = async (id: string): Promise<ActionRecord | undefined> => {
-    const raw = await stateAt(actionStateKeys.action(id))
-    return raw === undefined ? undefined : decode<ActionRecord>(raw)
-  }
+  const ok = block.txs.flatMap((tx, index) => (receipts[index]?.ok === true ? [{ tx, index, hex: toHex(tx.id) }] : [])) // a failed tx changed nothing
+  const records = async (ids: readonly string[]): Promise<(ActionRecord | undefined)[]> =>
+    (await written(ids.map((id) => actionStateKeys.action(id)))).map((raw) => (raw === undefined ? undefined : decode<ActionRecord>(raw)))
   const change = (record: ActionRecord, status: ActionStatus, txHex: string, index: number, detail?: unknown): ActionChange => {
     const params = record.params as { container: string; target?: string }
     return {
@@ -60,25 +62,41 @@ export async function actionChangesOf(block: Block, receipts: readonly Receipt[]
       ...(params.target === undefined ? {} : { target: params.target })
     }
   }
-  for (const [index, tx] of block.txs.entries()) {
-    if (!receipts[index]?.ok) continue // a failed tx changed nothing
-    const txHex = toHex(tx.id)
+
+  // A report or a join closes an action that an earlier tx (or block) emitted.
+  const closes = ok.map(({ tx }) => {
     const payload = tx.payload as Record<string, unknown> | null
-    // A report or a join closes an action that an earlier tx emitted.
-    const closed = tx.type === 'action.report' ? payload?.id : tx.type === 'container.join' ? payload?.action : undefined
-    if (typeof closed === 'string') {
-      const record = await recordOf(closed)
-      // The tx committed ok, so the action exists; a missing record is a corrupt ledger, not bad input.
-      if (record === undefined) throw new Error(`assertion: tx ${txHex} at height ${height} changed action ${closed}, which is not in the state`)
-      const status = tx.type === 'action.report' ? (payload!.status as ActionStatus) : 'done'
-      changes.push(change(record, status, txHex, index, tx.type === 'action.report' ? payload!.detail : undefined))
+    const id = tx.type === 'action.report' ? payload?.id : tx.type === 'container.join' ? payload?.action : undefined
+    return typeof id === 'string' ? id : undefined
+  })
+  const closedIds = closes.filter((id): id is string => id !== undefined)
+  const closedRecords = new Map(closedIds.map((id, i) => [id, i]))
+  const closedFound = await records(closedIds)
+
+  // Ids a tx emits are numbered from 0 without a hole (emitAction), so the first missing one ends them.
+  const emitted = ok.map((): ActionRecord[] => [])
+  let probing = ok.map((_, i) => i)
+  for (let n = 0; n < txActionsMax && probing.length > 0; n++) {
+    const found = await records(probing.map((i) => `${ok[i]!.hex}-${n}`))
+    probing = probing.filter((i, j) => {
+      const record = found[j]
+      if (record !== undefined) emitted[i]!.push(record)
+      return record !== undefined
+    })
+  }
+
+  const changes: ActionChange[] = []
+  for (const [i, { tx, index, hex }] of ok.entries()) {
+    const closed = closes[i]
+    if (closed !== undefined) {
+      const record = closedFound[closedRecords.get(closed)!]
+      // The tx committed ok, so its block wrote the record; a missing one is a corrupt ledger, not bad input.
+      if (record === undefined) throw new Error(`assertion: tx ${hex} at height ${height} changed action ${closed}, which the block did not write`)
+      const payload = tx.payload as Record<string, unknown>
+      if (tx.type === 'action.report') changes.push(change(record, payload.status as ActionStatus, hex, index, payload.detail))
+      else changes.push(change(record, 'done', hex, index))
     }
-    // Ids a tx emits are numbered from 0 without a hole (emitAction), so the first missing one ends them.
-    for (let n = 0; n < txActionsMax; n++) {
-      const record = await recordOf(`${txHex}-${n}`)
-      if (record === undefined) break
-      changes.push(change(record, 'pending', txHex, index))
-    }
+    for (const record of emitted[i]!) changes.push(change(record, 'pending', hex, index))
   }
   return changes
 }

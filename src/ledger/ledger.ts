@@ -452,6 +452,17 @@ export class Ledger {
     return this.#store.entries(range)
   }
 
+  /**
+   * The values block `height` gave `keys`: undefined where that block did not write the key (or
+   * deleted it). Point reads in one batch, where getStateAt seeks once per key: for callers that know
+   * which keys the block may have written.
+   */
+  async getStateWrittenAt(keys: readonly string[], height: number): Promise<(Uint8Array | undefined)[]> {
+    if (!Number.isSafeInteger(height) || height < 0) throw new RangeError('height must be a non-negative integer')
+    const versions = await this.#store.getMany(keys.map((key) => layout.version(key, height)))
+    return versions.map((version) => (version !== undefined && version[0] === 1 ? version.subarray(1) : undefined))
+  }
+
   /** The value `key` had after block `height` was applied. */
   async getStateAt(key: string, height: number): Promise<Uint8Array | undefined> {
     if (!Number.isSafeInteger(height) || height < 0) throw new RangeError('height must be a non-negative integer')

@@ -466,7 +466,8 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
   /** What `applied` did to orchestration actions (emitted, reported, fulfilled), read as of its height. */
   actionsOf({ block, receipts }: AppliedBlock): Promise<ActionChange[]> {
     const height = block.header.height
-    return actionChangesOf(block, receipts, (key) => this.#ledger.getStateAt(key, height))
+    // Every action record the block changed was written by it: a point read of that write is enough.
+    return actionChangesOf(block, receipts, (keys) => this.#ledger.getStateWrittenAt(keys, height))
   }
 
   getTx(id: Uint8Array): Promise<TxRecord | undefined> {
