@@ -103,7 +103,8 @@ export interface TemplateSetPayload {
   readonly on: 'device.join' | 'data.add'
   readonly match: Readonly<Record<string, string>>
   readonly image: string
-  readonly env?: readonly string[]
+  /** Variables for the container, merged under the event's own (TOM_DATA_ID, TOM_DEVICE_ID). */
+  readonly env?: Readonly<Record<string, string>>
   readonly cmd?: readonly string[]
 }
 export interface ActionReportPayload {

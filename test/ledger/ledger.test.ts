@@ -129,6 +129,12 @@ for (const [name, factory] of Object.entries(stores)) {
       const at = async (h: number): Promise<string | undefined> => kvValue(await ledger.getStateAt('kv/a', h))
       t.same([await at(0), await at(1), await at(2), await at(3), await at(4), await at(5), await at(99)], [undefined, 'one', 'one', 'three-b', undefined, 'five', 'five'])
       t.equal(kvValue(await ledger.getState('kv/a')), 'five')
+      const written = async (h: number): Promise<(string | undefined)[]> => (await ledger.getStateWrittenAt(['kv/a', 'kv/none'], h)).map(kvValue)
+      t.same(
+        [await written(1), await written(2), await written(3), await written(4), await written(5)],
+        [['one', undefined], [undefined, undefined], ['three-b', undefined], [undefined, undefined], ['five', undefined]],
+        'what each block itself wrote: nothing where it did not write, nothing for a delete'
+      )
       await ledger.close()
     })
 
