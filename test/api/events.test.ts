@@ -30,7 +30,7 @@ t.test('action events: emitted by a template, reported running and failed, fulfi
   const byNode = await client.build(nodeSigner)
   const image = `sha256:${'ab'.repeat(32)}`
   await client.submit(b.imageApprove({ digest: image }))
-  await client.submit(b.templateSet({ id: 'proc', on: 'data.add', match: { dataType: 'video' }, image }))
+  await client.submit(b.templateSet({ id: 'proc', on: 'data.add', match: { dataType: 'video' }, image, env: { MODE: 'fast' } }))
   const events = await client.events()
   t.teardown(() => events.return?.())
 
