@@ -46,8 +46,8 @@ t.test('the API on a follower; then a leader without quorum fills its mempool', 
   const nodes: TomNode[] = []
   for (const info of net.nodes) {
     // A mempool of one tx, so that the leader without quorum below is full after two; no health txs;
-    // an election timeout of 2 s, so that the leader keeps its role for a while once alone.
-    const config = { orchestrator: false, nodeUnreachableMs: 3_600_000, mempoolTxMax: 1, electionTimeoutTicks: 40 }
+    // an election timeout of 3 s, so that the leader keeps its role for 3 s at least once alone.
+    const config = { orchestrator: false, nodeUnreachableMs: 3_600_000, mempoolTxMax: 1, electionTimeoutTicks: 60 }
     const node = await TomNode.open({ dir: info.dir, logger: silentLogger(), config })
     nodes.push(node)
     t.teardown(() => node.close())
