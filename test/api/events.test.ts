@@ -126,6 +126,13 @@ t.test('from and Last-Event-ID replay from the ledger, then go on live: no gap a
   await reader.cancel()
   t.same([...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1])), [head - 2, head - 1, head], 'the start id, then the blocks after Last-Event-ID')
 
+  // A height past the head (a client coming from a node further ahead) waits for the node to get there.
+  const ahead = node.head.height + 2
+  const waiting = await client.events({ from: ahead })
+  t.teardown(() => waiting.return?.())
+  for (let i = 0; i < 3; i++) await client.submit(b.dataAdd({ id: `after-${i}`, hash: dataHash() }))
+  t.same(blockHeights(await readUntil(waiting, (e) => e.event === 'block')), [ahead + 1], 'the first block after from, once it exists')
+
   const bad = async (path: string, headers: Record<string, string> = {}): Promise<{ status: number; code: string }> => {
     const r = await fetch(url + path, { headers })
     return { status: r.status, code: ((await r.json()) as { code: string }).code }
