@@ -30,7 +30,7 @@ function printInit(result: InitResult, json: boolean): void {
  */
 async function runUntilSignalled(node: TomNode): Promise<void> {
   node.start()
-  const api = createApiServer(node, { host: node.config.apiHost, port: node.config.apiPort })
+  const api = createApiServer(node, { host: node.config.apiHost, port: node.config.apiPort, rateLimit: node.config.apiRateLimit })
   const { url } = await api.start().catch(async (err: Error) => {
     await node.close()
     throw err
