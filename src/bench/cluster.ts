@@ -96,9 +96,12 @@ const benchRateLimit = { burst: 100_000, perSecond: 100_000 }
 
 const mb = (n: number): number => Math.round(n * 10) / 10
 
-/** One POST /v1/txs?wait=true of pre-encoded CBOR: resolves with the status and, when not 200, the code. */
+/**
+ * One POST /v1/txs?wait=true of pre-encoded CBOR: resolves with the status and, when not 200, the code
+ * (status 0 and the socket error's code when the connection failed: counted, not thrown).
+ */
 function submit(url: URL, agent: Agent, body: Buffer): Promise<{ status: number; code?: string }> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/cbor', 'content-length': body.length } }, (res) => {
       const status = res.statusCode ?? 0
       if (status === 200) {
@@ -118,7 +121,7 @@ function submit(url: URL, agent: Agent, body: Buffer): Promise<{ status: number;
         resolve({ status, code })
       })
     })
-    req.on('error', reject)
+    req.on('error', (err: NodeJS.ErrnoException) => resolve({ status: 0, code: err.code ?? err.message }))
     req.end(body)
   })
 }
@@ -242,7 +245,7 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
     // Where each client sends: the node it was dealt, or the leader.
     const apis = net.nodes.map((n) => up!.apis.get(n.name)!)
     const urls = apis.map((api) => new URL('/v1/txs', api))
-    const agents = urls.map(() => new Agent({ keepAlive: true, maxSockets: Infinity }))
+    let agents = urls.map(() => new Agent({ keepAlive: true, maxSockets: Infinity }))
     let leader = statuses.findIndex((s) => s.role === 'leader')
     if (target === 'leader' && leader < 0) throw new Error(`no node said it leads: ${JSON.stringify(statuses)}`)
     // Client k sends to node k mod 3, or to the leader, found again when a node says it no longer leads.
@@ -272,7 +275,7 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
     const windowCloses = windowOpens + measureMs
     let cpuAtOpen: { bench: NodeJS.CpuUsage; nodes: number[] } | undefined
     const openWindow = setTimeout(() => {
-      void Promise.all(pids.map(readProcCpuSeconds)).then((nodes) => (cpuAtOpen = { bench: process.cpuUsage(), nodes }))
+      void Promise.all(pids.map(readProcCpuSeconds)).then((nodes) => (cpuAtOpen = { bench: process.cpuUsage(), nodes }), () => {})
     }, warmupMs)
     const client = async (k: number): Promise<void> => {
       while (performance.now() < windowCloses) {
@@ -295,6 +298,9 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
     // Latency: open loop at half that rate, with txs signed before its clock starts.
     const rate = Math.max(1, Math.round(txPerSec / 2))
     const latencyTxs = await presign(net, txs.length, Math.ceil((rate * latencyMs) / 1000))
+    // Fresh connections: the server may be closing the ones left idle while these txs were signed.
+    for (const a of agents) a.destroy()
+    agents = urls.map(() => new Agent({ keepAlive: true, maxSockets: Infinity }))
     const latencies: number[] = []
     const inFlight: Promise<void>[] = []
     await new Promise<void>((resolve) => {
