@@ -33,7 +33,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { fromHex, loadKeyFile, Signer } from '../crypto/index.js'
 import { signTx } from '../ledger/index.js'
-import { dataPath, findFreePorts, initLocalNetwork } from '../node/index.js'
+import { apiPortOffset, dataPath, findFreePorts, initLocalNetwork } from '../node/index.js'
 import type { LocalNetwork } from '../node/index.js'
 import { OutputWaiters } from './output-waiters.js'
 import { percentile } from './percentile.js'
@@ -163,6 +163,8 @@ class UpProcess {
   readonly apis = new Map<string, string>()
   readonly exited: Promise<void>
   stderr = ''
+  /** Set when `up` says a node exited: nothing that waits for the cluster need wait out its deadline. */
+  failed: string | undefined
   readonly #waiters = new OutputWaiters()
 
   constructor(dir: string) {
@@ -171,6 +173,10 @@ class UpProcess {
     this.child.stderr!.on('data', (d: Buffer) => {
       this.stderr = (this.stderr + d.toString()).slice(-5000)
     })
+    createInterface({ input: this.child.stderr! }).on('line', (line) => {
+      if (/^node\d+ exited/.test(line)) this.failed ??= line
+      this.#waiters.notify()
+    })
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       const api = /^(node\d+): API (http:\/\/\S+)$/.exec(line)
       if (api !== null) this.apis.set(api[1]!, api[2]!)
@@ -178,12 +184,17 @@ class UpProcess {
     })
   }
 
-  untilApis(count: number): Promise<void> {
-    return this.#waiters.until(
-      () => this.apis.size === count,
+  async untilApis(count: number): Promise<void> {
+    await this.#waiters.until(
+      () => this.apis.size === count || this.failed !== undefined,
       readyTimeoutMs,
       () => new Error(`tom-node up: ${this.apis.size} of ${count} APIs within ${readyTimeoutMs} ms; stderr: ${this.stderr}`)
     )
+    this.throwIfFailed()
+  }
+
+  throwIfFailed(): void {
+    if (this.failed !== undefined) throw new Error(`tom-node up: ${this.failed}; stderr: ${this.stderr}`)
   }
 
   async stop(): Promise<void> {
@@ -196,8 +207,9 @@ class UpProcess {
 }
 
 /** Resolves once the node at `api` answers /v1/status with a leader; probes every readyProbeMs. */
-async function untilLeaderKnown(api: string, agent: Agent, deadline: number): Promise<{ role: string; leader: number }> {
+async function untilLeaderKnown(up: UpProcess, api: string, agent: Agent, deadline: number): Promise<{ role: string; leader: number }> {
   for (;;) {
+    up.throwIfFailed()
     const status = (await getJson(`${api}/v1/status`, agent).catch(() => undefined)) as { role: string; leader: number } | undefined
     if (status !== undefined && status.leader !== 0) return status
     if (performance.now() > deadline) throw new Error(`${api}: no leader known within ${readyTimeoutMs} ms`)
@@ -216,7 +228,8 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
   let up: UpProcess | undefined
   try {
     const dir = join(root, 'net')
-    const net = await initLocalNetwork({ dir, nodes: 3, basePort: await findFreePorts(3) })
+    // Node K takes p2p port base + K - 1 and API port base + 100 + K - 1: the whole span is checked free.
+    const net = await initLocalNetwork({ dir, nodes: 3, basePort: await findFreePorts(apiPortOffset + 3) })
     for (const n of net.nodes) {
       const path = dataPath(n.dir, 'config')
       const config = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>
@@ -229,7 +242,7 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
     up = new UpProcess(dir)
     await up.untilApis(net.nodes.length)
     const probe = new Agent({ keepAlive: true })
-    const statuses = await Promise.all(net.nodes.map((n) => untilLeaderKnown(up!.apis.get(n.name)!, probe, startedAt + readyTimeoutMs)))
+    const statuses = await Promise.all(net.nodes.map((n) => untilLeaderKnown(up!, up!.apis.get(n.name)!, probe, startedAt + readyTimeoutMs)))
     const readyMs = Math.round(performance.now() - startedAt)
     probe.destroy()
     const children = await childProcesses(up.child.pid!)
