@@ -69,6 +69,8 @@ export interface ClusterBenchResult {
   readonly rssMbIdle: number
   readonly rssMbLoaded: number
   readonly readyMs: number
+  /** Of readyMs, the part until every node's API listened (as `up` printed it); the rest is the election. */
+  readonly apisMs: number
   readonly target: SubmitTarget
   readonly clients: number
   readonly latencyRateTxPerSec: number
@@ -241,6 +243,7 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
     const startedAt = performance.now()
     up = new UpProcess(dir)
     await up.untilApis(net.nodes.length)
+    const apisMs = Math.round(performance.now() - startedAt)
     const probe = new Agent({ keepAlive: true })
     const statuses = await Promise.all(net.nodes.map((n) => untilLeaderKnown(up!, up!.apis.get(n.name)!, probe, startedAt + readyTimeoutMs)))
     const readyMs = Math.round(performance.now() - startedAt)
@@ -350,6 +353,7 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
       rssMbIdle: mb(Math.max(...idle.map((m) => m.rssMb))),
       rssMbLoaded: mb(Math.max(...peak.map((m) => m.hwmMb))),
       readyMs,
+      apisMs,
       target,
       clients,
       latencyRateTxPerSec: rate,
