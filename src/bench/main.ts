@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- [suite ...] [--json]`: runs the named benchmark suites (all when none is named)
- * and prints their figures, as JSON with --json. Suites: ledger, consensus, contract, prov, orchestrator.
+ * and prints their figures, as JSON with --json. Suites: ledger, consensus, contract, prov, orchestrator, cluster.
  */
 import '../polyfills.js'
 import { benchLedger } from './ledger.js'
@@ -11,7 +11,8 @@ const suites: Record<string, () => Promise<object>> = {
   consensus: () => benchConsensus(),
   contract: async () => (await import('./contract.js')).benchContract(),
   prov: async () => (await import('./prov.js')).benchProv(),
-  orchestrator: async () => (await import('./orchestrator.js')).benchOrchestrator()
+  orchestrator: async () => (await import('./orchestrator.js')).benchOrchestrator(),
+  cluster: async () => (await import('./cluster.js')).benchCluster()
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -1,14 +1,13 @@
 /**
  * `tom-node`: the daemon and its admin commands. Thin: each command parses its options and calls
- * src/node.
+ * src/node. Each command imports what it needs when it runs: `tom-node up` only spawns processes and
+ * need not load the node stack (libp2p, the API) that each of its children loads again, which would
+ * delay a local network's start by that load.
  */
 import { Command, Option } from 'commander'
 import { readFile } from 'node:fs/promises'
-import { createApiServer } from '../api/index.js'
-import { initJoiningNode, initNetwork, TomNode, verifyDataDir } from '../node/index.js'
-import type { InitResult } from '../node/index.js'
+import type { InitResult, TomNode } from '../node/index.js'
 import { exitCodes, printJson, progressLine } from './run.js'
-import { runUp } from './up.js'
 
 function printInit(result: InitResult, json: boolean): void {
   if (json) return printJson(result)
@@ -30,7 +29,8 @@ function printInit(result: InitResult, json: boolean): void {
  */
 async function runUntilSignalled(node: TomNode): Promise<void> {
   node.start()
-  const api = createApiServer(node, { host: node.config.apiHost, port: node.config.apiPort })
+  const { createApiServer } = await import('../api/index.js')
+  const api = createApiServer(node, { host: node.config.apiHost, port: node.config.apiPort, rateLimit: node.config.apiRateLimit })
   const { url } = await api.start().catch(async (err: Error) => {
     await node.close()
     throw err
@@ -69,6 +69,7 @@ export function tomNodeProgram(): Command {
     .option('--listen <multiaddr...>', 'with --join: where this node listens and is reached', ['/ip4/127.0.0.1/tcp/7401'])
     .option('--json', 'print a JSON object')
     .action(async (opts: { dir: string; network: string; org: string; name: string; join?: string; listen: string[]; json?: boolean }) => {
+      const { initJoiningNode, initNetwork } = await import('../node/index.js')
       if (opts.join !== undefined) {
         const info = await initJoiningNode({ dir: opts.dir, genesis: new Uint8Array(await readFile(opts.join)), nodeName: opts.name, listen: opts.listen })
         if (opts.json === true) return printJson(info)
@@ -93,6 +94,7 @@ export function tomNodeProgram(): Command {
     .requiredOption('--dir <dir>', 'data folder')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'silent']))
     .action(async (opts: { dir: string; logLevel?: 'info' }) => {
+      const { TomNode } = await import('../node/index.js')
       const node = await TomNode.open({ dir: opts.dir, ...(opts.logLevel ? { config: { logLevel: opts.logLevel } } : {}) })
       await runUntilSignalled(node)
     })
@@ -104,6 +106,7 @@ export function tomNodeProgram(): Command {
     .option('--nodes <n>', 'how many nodes (first run only)', (v) => Number.parseInt(v, 10), 3)
     .option('--base-port <port>', 'node K listens on 127.0.0.1, this port + K - 1 (first run only)', (v) => Number.parseInt(v, 10), 7401)
     .action(async (opts: { dir: string; nodes: number; basePort: number }) => {
+      const { runUp } = await import('./up.js')
       await runUp({ dir: opts.dir, nodes: opts.nodes, basePort: opts.basePort })
     })
 
@@ -114,6 +117,7 @@ export function tomNodeProgram(): Command {
     .option('--json', 'print a JSON report')
     .action(async (opts: { dir: string; json?: boolean }) => {
       const progress = progressLine('verifying block')
+      const { verifyDataDir } = await import('../node/index.js')
       const report = await verifyDataDir(opts.dir, { onProgress: (h, head) => progress.update(h + 1, head + 1) })
       progress.end()
       if (opts.json === true) printJson(report)

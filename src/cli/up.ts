@@ -10,7 +10,9 @@ import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
-import { dataPath, initLocalNetwork, localNodeDir } from '../node/index.js'
+// Not the node index: this process only spawns the nodes, and need not load what each of them loads.
+import { dataPath } from '../node/data-dir.js'
+import { initLocalNetwork, localNodeDir } from '../node/local-network.js'
 
 const bin = fileURLToPath(new URL('../../bin/tom-node.js', import.meta.url))
 

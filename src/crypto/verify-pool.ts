@@ -87,13 +87,23 @@ export class WorkerVerifier implements BatchVerifier {
   #nextId = 0
   #gathered: { check: SignatureCheck; resolve: (ok: boolean) => void; reject: (err: Error) => void }[] = []
   #flushScheduled = false
+  #closed = false
 
-  /** `workers` defaults to the number of cores. */
+  readonly #workers: number
+
+  /**
+   * `workers` defaults to the number of cores. They start with the first batch, not here: each is a
+   * V8 isolate of about 12 MB resident, which an idle node (or one that only ever sees small
+   * batches) need not carry.
+   */
   constructor(options: { workers?: number } = {}) {
-    const count = options.workers ?? availableParallelism()
+    this.#workers = options.workers ?? availableParallelism()
+  }
+
+  #startWorkers(): void {
     // Under tap's TypeScript loader this module is the .ts source; workers inherit the loader.
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < this.#workers; i++) {
       const worker = new Worker(new URL(`./verify-worker${ext}`, import.meta.url))
       const slot: WorkerSlot = { worker, waiting: new Map() }
       worker.on('message', ({ id, results }: { id: number; results: Uint8Array }) => {
@@ -113,7 +123,8 @@ export class WorkerVerifier implements BatchVerifier {
   }
 
   async verifyMany(checks: readonly SignatureCheck[]): Promise<boolean[]> {
-    if (checks.length < workerBatchMin || this.#slots.length === 0) return inlineVerifier.verifyMany(checks)
+    if (checks.length < workerBatchMin || this.#workers === 0 || this.#closed) return inlineVerifier.verifyMany(checks)
+    if (this.#slots.length === 0) this.#startWorkers()
     // All of it on the workers: the calling thread has the rest of the node to run meanwhile.
     const size = Math.ceil(checks.length / this.#slots.length)
     const results = await Promise.all(this.#slots.map((slot, i) => this.#send(slot, checks.slice(i * size, (i + 1) * size))))
@@ -155,6 +166,7 @@ export class WorkerVerifier implements BatchVerifier {
   }
 
   async close(): Promise<void> {
+    this.#closed = true
     await Promise.all(this.#slots.map((s) => s.worker.terminate()))
     this.#slots.length = 0
   }

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises'
 import { defaultBlockTxMax, mempoolTxMax } from './constants.js'
 import { blockTxMax as blockTxLimit } from '../ledger/index.js'
 import { NodeError } from './errors.js'
+import { rateLimitBurstDefault, rateLimitPerSecondDefault } from '../api/index.js'
 
 export interface NodeConfig {
   /** A name for logs and the node registry. Default: `node`. */
@@ -44,6 +45,12 @@ export interface NodeConfig {
   readonly apiHost: string
   /** Its port. Default 7070; 0 picks a free one. */
   readonly apiPort: number
+  /**
+   * The API's token bucket per client address: `burst` requests at once, `perSecond` sustained; `false`
+   * turns it off (e.g. behind a proxy that limits, where every request comes from the proxy's
+   * address). Default { burst: 200, perSecond: 100 }.
+   */
+  readonly apiRateLimit: { readonly burst: number; readonly perSecond: number } | false
 }
 
 export const defaultConfig: NodeConfig = Object.freeze({
@@ -61,7 +68,8 @@ export const defaultConfig: NodeConfig = Object.freeze({
   containerSocket: null,
   reconcileIntervalMs: 5000,
   apiHost: '127.0.0.1',
-  apiPort: 7070
+  apiPort: 7070,
+  apiRateLimit: Object.freeze({ burst: rateLimitBurstDefault, perSecond: rateLimitPerSecondDefault })
 })
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'silent']
@@ -89,6 +97,16 @@ function socketPath(value: unknown): string | null {
   if (value === null) return null
   if (typeof value !== 'string' || !value.startsWith('/') || value.length > 1024) throw invalid('containerSocket must be an absolute path to a unix socket, or null')
   return value
+}
+
+function rateLimit(value: unknown): NodeConfig['apiRateLimit'] {
+  if (value === false) return false
+  const { burst, perSecond, ...rest } = (value ?? {}) as Record<string, unknown>
+  const ok = typeof value === 'object' && !Array.isArray(value) && Object.keys(rest).length === 0
+  if (!ok || !Number.isSafeInteger(burst) || (burst as number) < 1 || !Number.isSafeInteger(perSecond) || (perSecond as number) < 0) {
+    throw invalid('apiRateLimit must be false or { "burst": integer >= 1, "perSecond": integer >= 0 }')
+  }
+  return Object.freeze({ burst: burst as number, perSecond: perSecond as number })
 }
 
 function addresses(value: unknown): string[] {
@@ -119,7 +137,8 @@ export function validateConfig(input: Record<string, unknown>, base: NodeConfig 
     containerSocket: socketPath(merged.containerSocket),
     reconcileIntervalMs: integer(merged.reconcileIntervalMs, 'reconcileIntervalMs', 100, 3_600_000),
     apiHost: host(merged.apiHost),
-    apiPort: integer(merged.apiPort, 'apiPort', 0, 65_535)
+    apiPort: integer(merged.apiPort, 'apiPort', 0, 65_535),
+    apiRateLimit: rateLimit(merged.apiRateLimit)
   })
 }
 

@@ -7,7 +7,7 @@
  * speaks to Docker and Podman alike, and takes an AbortSignal per call; hand-written HTTP over the
  * socket would re-implement its stream demuxing and status handling. Its types stay in this file.
  */
-import Docker from 'dockerode'
+import type Docker from 'dockerode'
 import { existsSync } from 'node:fs'
 import {
   checkContainerFilter,
@@ -179,7 +179,8 @@ function tail(buf: Buffer): string {
 }
 
 export class DockerContainerRuntime implements ContainerRuntime {
-  readonly #docker: Docker
+  /** dockerode, imported on the first call: a node that never calls the engine does not load it. */
+  #docker: Promise<Docker> | undefined
   readonly #socketPath: string
   readonly #requestTimeoutMs: number
   readonly #createTimeoutMs: number
@@ -193,8 +194,12 @@ export class DockerContainerRuntime implements ContainerRuntime {
     this.#requestTimeoutMs = checkMs('requestTimeoutMs', options.requestTimeoutMs, constants.requestTimeoutMs)
     this.#createTimeoutMs = checkMs('createTimeoutMs', options.createTimeoutMs, constants.createTimeoutMs)
     this.#stopGraceSDefault = checkGraceS(options.stopGraceSDefault, constants.stopGraceSDefault)
+  }
+
+  #client(): Promise<Docker> {
     // No client-side timeout in the modem: each call gets its own deadline as an AbortSignal.
-    this.#docker = new Docker({ socketPath: this.#socketPath })
+    this.#docker ??= import('dockerode').then(({ default: Docker }) => new Docker({ socketPath: this.#socketPath }))
+    return this.#docker
   }
 
   /** The socket this runtime talks to. */
@@ -203,12 +208,12 @@ export class DockerContainerRuntime implements ContainerRuntime {
   }
 
   async ping(options: RuntimeCallOptions = {}): Promise<void> {
-    await this.#call({ what: 'ping' }, this.#requestTimeoutMs, options.signal, (abortSignal) => (this.#docker as unknown as SignalledCalls).ping({ abortSignal }))
+    await this.#call({ what: 'ping' }, this.#requestTimeoutMs, options.signal, (docker, abortSignal) => (docker as unknown as SignalledCalls).ping({ abortSignal }))
   }
 
   async info(options: RuntimeCallOptions = {}): Promise<RuntimeInfo> {
-    const v = await this.#call({ what: 'version' }, this.#requestTimeoutMs, options.signal, (abortSignal) =>
-      (this.#docker as unknown as SignalledCalls).version({ abortSignal })
+    const v = await this.#call({ what: 'version' }, this.#requestTimeoutMs, options.signal, (docker, abortSignal) =>
+      (docker as unknown as SignalledCalls).version({ abortSignal })
     )
     const components = (v as { Components?: { Name?: string }[] }).Components ?? []
     const podman = components.some((c) => /podman/i.test(c.Name ?? ''))
@@ -221,8 +226,8 @@ export class DockerContainerRuntime implements ContainerRuntime {
       what: `inspect image ${ref}`,
       notFound: (m) => new RuntimeImageNotFoundError(`image ${ref} is not on this host: ${m}`)
     }
-    const image = await this.#call(meaning, this.#requestTimeoutMs, options.signal, (abortSignal) =>
-      (this.#docker.getImage(ref) as unknown as SignalledImage).inspect({ abortSignal })
+    const image = await this.#call(meaning, this.#requestTimeoutMs, options.signal, (docker, abortSignal) =>
+      (docker.getImage(ref) as unknown as SignalledImage).inspect({ abortSignal })
     )
     return { id: toImageId(image.Id), tags: image.RepoTags ?? [], repoDigests: image.RepoDigests ?? [] }
   }
@@ -255,19 +260,19 @@ export class DockerContainerRuntime implements ContainerRuntime {
       },
       this.#createTimeoutMs,
       signal,
-      (abortSignal) => this.#docker.createContainer({ ...body, abortSignal })
+      (docker, abortSignal) => docker.createContainer({ ...body, abortSignal })
     )
     const id = created.id
     try {
-      await this.#call({ what: `start container ${id}` }, this.#createTimeoutMs, signal, (abortSignal) =>
-        this.#docker.getContainer(id).start({ abortSignal })
+      await this.#call({ what: `start container ${id}` }, this.#createTimeoutMs, signal, (docker, abortSignal) =>
+        docker.getContainer(id).start({ abortSignal })
       )
     } catch (err) {
       // A refused start leaves nothing behind; after a timeout or abort the outcome is unknown, and
       // the caller finds the container by its labels.
       if (err instanceof RuntimeFailedError || err instanceof RuntimeContainerNotFoundError) {
-        await this.#call({ what: `remove container ${id}` }, this.#requestTimeoutMs, undefined, (abortSignal) =>
-          this.#docker.getContainer(id).remove({ force: true, v: true, abortSignal })
+        await this.#call({ what: `remove container ${id}` }, this.#requestTimeoutMs, undefined, (docker, abortSignal) =>
+          docker.getContainer(id).remove({ force: true, v: true, abortSignal })
         ).catch(() => undefined)
       }
       throw err
@@ -282,7 +287,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
       { what: `stop container ${ref}`, notFound: notFoundContainer(ref), okStatuses: [304] },
       this.#requestTimeoutMs + graceS * 1000,
       options.signal,
-      (abortSignal) => this.#docker.getContainer(ref).stop({ t: graceS, abortSignal })
+      (docker, abortSignal) => docker.getContainer(ref).stop({ t: graceS, abortSignal })
     )
   }
 
@@ -293,7 +298,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
       { what: `restart container ${ref}`, notFound: notFoundContainer(ref) },
       this.#createTimeoutMs + graceS * 1000,
       options.signal,
-      (abortSignal) => this.#docker.getContainer(ref).restart({ t: graceS, abortSignal })
+      (docker, abortSignal) => docker.getContainer(ref).restart({ t: graceS, abortSignal })
     )
   }
 
@@ -304,15 +309,15 @@ export class DockerContainerRuntime implements ContainerRuntime {
       { what: `remove container ${ref}`, notFound: notFoundContainer(ref) },
       this.#requestTimeoutMs,
       options.signal,
-      (abortSignal) => this.#docker.getContainer(ref).remove({ force: options.force === true, v: true, abortSignal })
+      (docker, abortSignal) => docker.getContainer(ref).remove({ force: options.force === true, v: true, abortSignal })
     )
   }
 
   async list(filter: ContainerFilter, options: RuntimeCallOptions = {}): Promise<ContainerSummary[]> {
     const { labels } = checkContainerFilter(filter)
     const label = Object.entries(labels).map(([k, v]) => `${k}=${v}`)
-    const found = await this.#call({ what: 'list containers' }, this.#requestTimeoutMs, options.signal, (abortSignal) =>
-      this.#docker.listContainers({ all: true, filters: { label }, abortSignal })
+    const found = await this.#call({ what: 'list containers' }, this.#requestTimeoutMs, options.signal, (docker, abortSignal) =>
+      docker.listContainers({ all: true, filters: { label }, abortSignal })
     )
     if (found.length > constants.listContainersMax) {
       // Truncating would make running containers look absent, and the orchestrator start them twice.
@@ -329,8 +334,8 @@ export class DockerContainerRuntime implements ContainerRuntime {
 
   async inspect(id: string, options: RuntimeCallOptions = {}): Promise<ContainerDetails> {
     const ref = checkContainerRef(id)
-    const c = await this.#call({ what: `inspect container ${ref}`, notFound: notFoundContainer(ref) }, this.#requestTimeoutMs, options.signal, (abortSignal) =>
-      this.#docker.getContainer(ref).inspect({ abortSignal })
+    const c = await this.#call({ what: `inspect container ${ref}`, notFound: notFoundContainer(ref) }, this.#requestTimeoutMs, options.signal, (docker, abortSignal) =>
+      docker.getContainer(ref).inspect({ abortSignal })
     )
     const state = toState(c.State?.Status)
     const mounts: ReadOnlyFileMount[] = (c.Mounts ?? [])
@@ -356,8 +361,8 @@ export class DockerContainerRuntime implements ContainerRuntime {
 
   async logs(id: string, options: RuntimeCallOptions = {}): Promise<ContainerLogs> {
     const ref = checkContainerRef(id)
-    const raw = await this.#call({ what: `logs of container ${ref}`, notFound: notFoundContainer(ref) }, this.#requestTimeoutMs, options.signal, (abortSignal) =>
-      this.#docker.getContainer(ref).logs({ stdout: true, stderr: true, follow: false, abortSignal })
+    const raw = await this.#call({ what: `logs of container ${ref}`, notFound: notFoundContainer(ref) }, this.#requestTimeoutMs, options.signal, (docker, abortSignal) =>
+      docker.getContainer(ref).logs({ stdout: true, stderr: true, follow: false, abortSignal })
     )
     return demuxLogs(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw)))
   }
@@ -366,12 +371,12 @@ export class DockerContainerRuntime implements ContainerRuntime {
    * One engine call with a deadline, its errors turned into the runtime's. The caller's signal and
    * the deadline are told apart: an abort is the caller's doing, a timeout the engine's.
    */
-  async #call<T>(meaning: CallMeaning, timeoutMs: number, signal: AbortSignal | undefined, fn: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  async #call<T>(meaning: CallMeaning, timeoutMs: number, signal: AbortSignal | undefined, fn: (docker: Docker, abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     if (signal?.aborted === true) throw new RuntimeAbortedError(`${meaning.what}: aborted before it was sent`)
     const deadline = AbortSignal.timeout(timeoutMs)
     const abortSignal = signal === undefined ? deadline : AbortSignal.any([signal, deadline])
     try {
-      return await fn(abortSignal)
+      return await fn(await this.#client(), abortSignal)
     } catch (e) {
       const err = (e ?? {}) as EngineError
       if (err.statusCode !== undefined && meaning.okStatuses?.includes(err.statusCode) === true) return undefined as T

@@ -11,7 +11,7 @@
 import '../polyfills.js'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import type { ComponentLogger, Connection, ConnectionGater, Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
@@ -152,7 +152,10 @@ class Libp2pNode implements P2pNode {
   }
 
   async #start(): Promise<void> {
-    const privateKey = await generateKeyPairFromSeed('Ed25519', this.#options.seed)
+    // libp2p's raw Ed25519 key is seed ‖ public key. The public key comes from src/crypto (native):
+    // libp2p's generateKeyPairFromSeed derives it in pure JS, whose first call costs ~250 ms of start-up.
+    const seed = this.#options.seed
+    const privateKey = privateKeyFromRaw(Uint8Array.from([...seed, ...keyPairFromSeed(seed).publicKey]))
     const libp2pPeerId = peerIdFromPrivateKey(privateKey).toString()
     if (libp2pPeerId !== this.peerId) throw new Error(`PeerId mismatch: libp2p derives ${libp2pPeerId}, src/crypto ${this.peerId}`) // a bug
     const frameBufferBytes = this.#options.frameBytesMax + constants.frameHeaderBytes

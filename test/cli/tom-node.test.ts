@@ -1,7 +1,7 @@
-/** `tom-node` through real processes: init, verify (sound, tampered, not initialised), usage errors, start and stop, the lock. */
+/** `tom-node` through real processes: init, verify (sound, tampered, not initialised), usage errors, start and stop, the lock, the API's rate limit from config.json. */
 import t from 'tap'
 import type { Test } from 'tap'
-import { stat } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decode, encode, loadKeyFile, sha256, Signer } from '../../src/crypto/index.js'
 import { layout, LevelKvStore, signTx } from '../../src/ledger/index.js'
@@ -165,4 +165,29 @@ t.test('start runs until SIGTERM; a second start on the folder exits 2 with ERR_
 
   const after = await runBin('tom-node', ['verify', '--dir', dir])
   t.equal(after.code, 0, 'the folder verifies after a clean stop')
+})
+
+t.test('start serves the API with the rate limit of config.json (apiRateLimit)', { skip }, async (t) => {
+  const dir = join(t.testdir(), 'node1')
+  const init = await runBin('tom-node', ['init', '--dir', dir])
+  t.equal(init.code, 0, init.stderr)
+  const config = JSON.parse(await readFile(dataPath(dir, 'config'), 'utf8')) as Record<string, unknown>
+  // Two requests at once and none refilled: the third must be refused, whatever the timing.
+  await writeFile(dataPath(dir, 'config'), JSON.stringify({ ...config, apiPort: 0, orchestrator: false, apiRateLimit: { burst: 2, perSecond: 0 } }))
+  const child = spawnBin('tom-node', ['start', '--dir', dir])
+  const exited = finished(child, 'tom-node start')
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  const line = await waitForLine(child.stderr, (l) => l.startsWith('tom-node: API at '), 'tom-node start')
+  const url = line.slice('tom-node: API at '.length)
+  const statuses: number[] = []
+  for (let i = 0; i < 3; i++) {
+    const res = await fetch(`${url}/v1/status`)
+    await res.arrayBuffer()
+    statuses.push(res.status)
+  }
+  t.same(statuses, [200, 200, 429], 'the burst of two from config.json, then ERR_API_RATE_LIMITED')
+  child.kill('SIGTERM')
+  t.equal((await exited).code, 0)
 })

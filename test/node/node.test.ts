@@ -132,6 +132,12 @@ t.test('config is validated with clear errors', async (t) => {
   t.throws(() => validateConfig({ logLevel: 'loud' }), { code: 'ERR_CONFIG_INVALID' })
   t.throws(() => validateConfig({ name: '' }), { code: 'ERR_CONFIG_INVALID' })
   t.ok(Object.isFrozen(validateConfig({})))
+  t.same(validateConfig({}).apiRateLimit, { burst: 200, perSecond: 100 }, 'the API rate limit is on by default')
+  t.equal(validateConfig({ apiRateLimit: false }).apiRateLimit, false)
+  t.same(validateConfig({ apiRateLimit: { burst: 5000, perSecond: 4000 } }).apiRateLimit, { burst: 5000, perSecond: 4000 })
+  for (const bad of [true, null, [], { burst: 0, perSecond: 1 }, { burst: 1, perSecond: -1 }, { burst: 1 }, { burst: 1, perSecond: 1, colour: 1 }]) {
+    t.throws(() => validateConfig({ apiRateLimit: bad }), { code: 'ERR_CONFIG_INVALID', message: /apiRateLimit/ }, JSON.stringify(bad))
+  }
   const dir = join(t.testdir(), 'node')
   await initNetwork({ dir })
   await writeFile(dataPath(dir, 'config'), '{ not json')

@@ -1,0 +1,372 @@
+/**
+ * The cluster benchmark: `tom-node up --nodes 3` as a real process on loopback (free ports), driven
+ * through the nodes' HTTP APIs by this process as many concurrent clients.
+ * - readyMs: from spawning `tom-node up` (on an existing network folder, so key generation is not
+ *   counted) to every node's API answering GET /v1/status with a leader known (leader != 0).
+ * - txPerSec: closed loop, `clients` concurrent submitters, each POSTing a pre-signed data.add tx
+ *   (CBOR, signed before the clock starts) with wait=true and sending the next on its commit; txs
+ *   answered 200 (committed, receipt ok) within `measureMs`, after a `warmupMs` warm-up, per second.
+ * - latencyMsP50/P99: open loop at txPerSec / 2: txs sent on a fixed schedule whatever the answers,
+ *   latency from the scheduled send to the commit answer, so queueing behind a slow answer counts
+ *   (no coordinated omission) and back-pressure cannot hide it.
+ * - rssMbIdle: the largest VmRSS of the three node processes after `idleMs` of no load once ready.
+ *   rssMbLoaded: the largest VmHWM (the kernel's record of the peak resident set) after both load
+ *   phases: a peak cannot slip between samples. Both from /proc/PID/status.
+ * - benchCpuPercent / nodesCpuPercent: CPU used during the throughput window (100 = one core), as the
+ *   bench shares the machine's cores with the nodes.
+ * Submits go to the leader (found again if leadership moves): a follower forwards each tx to the leader
+ * as one p2p request held open until the commit, and refuses beyond 64 such requests in flight per
+ * peer, which a load of a thousand concurrent clients spread over the followers exceeds at once. The
+ * forwarding path is measured by `target: 'all'`.
+ * The nodes run with their default config except `apiRateLimit` (config.json), raised above the load:
+ * every request comes from 127.0.0.1, and the default (100 requests/s per client address) would
+ * otherwise refuse the bench itself. The limiter still runs on every request.
+ */
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { Agent, request } from 'node:http'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { fromHex, loadKeyFile, Signer } from '../crypto/index.js'
+import { signTx } from '../ledger/index.js'
+import { apiPortOffset, dataPath, findFreePorts, initLocalNetwork } from '../node/index.js'
+import type { LocalNetwork } from '../node/index.js'
+import { OutputWaiters } from './output-waiters.js'
+import { percentile } from './percentile.js'
+import { childProcesses, readProcCpuSeconds, readProcMemory } from './proc-stats.js'
+
+const tomNodeBin = fileURLToPath(new URL('../../bin/tom-node.js', import.meta.url))
+
+/** Where submits go: spread over all nodes (followers forward to the leader), or only to the leader. */
+export type SubmitTarget = 'all' | 'leader'
+
+export interface ClusterBenchOptions {
+  /** Concurrent submitters in the throughput phase: two full blocks (blockTxMax 500) in flight. Default 1000. */
+  readonly clients?: number
+  readonly target?: SubmitTarget
+  /** Default 30 s, as the issue asks (sustained). */
+  readonly measureMs?: number
+  /** Load before the throughput window opens. Default 5 s. */
+  readonly warmupMs?: number
+  /** The open-loop latency phase. Default 20 s. */
+  readonly latencyMs?: number
+  /** No load between ready and reading rssMbIdle. Default 5 s. */
+  readonly idleMs?: number
+  /** Where the network is created and kept (the nodes' logs are in DIR/nodeK/node.log). Default: a temporary folder, removed. */
+  readonly dir?: string
+  /** Txs signed for the throughput phase (warm-up and window); it fails when they run out. Default 70,000 (2000 tx/s). */
+  readonly txs?: number
+}
+
+export interface ClusterBenchResult {
+  readonly txPerSec: number
+  readonly latencyMsP50: number
+  readonly latencyMsP99: number
+  readonly rssMbIdle: number
+  readonly rssMbLoaded: number
+  readonly readyMs: number
+  /** Of readyMs, the part until every node's API listened (as `up` printed it); the rest is the election. */
+  readonly apisMs: number
+  readonly target: SubmitTarget
+  readonly clients: number
+  readonly latencyRateTxPerSec: number
+  readonly latencySamples: number
+  /** Per node, MiB: VmRSS when idle, VmHWM at the end. */
+  readonly nodesRssMbIdle: number[]
+  readonly nodesRssMbPeak: number[]
+  readonly benchCpuPercent: number
+  readonly nodesCpuPercent: number[]
+  /** Answers other than 200, by status and code, over both phases: expected none. */
+  readonly failures: Record<string, number>
+}
+
+/** How often readiness is probed once a node's API listens: the resolution of readyMs. */
+const readyProbeMs = 10
+/** Bounds on waits that only guard against a hung cluster. */
+const readyTimeoutMs = 60_000
+const stopTimeoutMs = 30_000
+/** The open-loop scheduler wakes this often and sends what is due. */
+const scheduleTickMs = 1
+/** How long a client waits after a refused submit before its next one. */
+const failureBackoffMs = 100
+/** Far above any rate the bench reaches, so the limiter never refuses it (it still runs). */
+const benchRateLimit = { burst: 100_000, perSecond: 100_000 }
+
+const mb = (n: number): number => Math.round(n * 10) / 10
+
+/**
+ * One POST /v1/txs?wait=true of pre-encoded CBOR: resolves with the status and, when not 200, the code
+ * (status 0 and the socket error's code when the connection failed: counted, not thrown).
+ */
+function submit(url: URL, agent: Agent, body: Buffer): Promise<{ status: number; code?: string }> {
+  return new Promise((resolve) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/cbor', 'content-length': body.length } }, (res) => {
+      const status = res.statusCode ?? 0
+      if (status === 200) {
+        res.resume()
+        res.on('end', () => resolve({ status }))
+        return
+      }
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => {
+        let code = 'unknown'
+        try {
+          code = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { code?: string }).code ?? code
+        } catch {
+          // Not our JSON error body: the status alone says enough.
+        }
+        resolve({ status, code })
+      })
+    })
+    req.on('error', (err: NodeJS.ErrnoException) => resolve({ status: 0, code: err.code ?? err.message }))
+    req.end(body)
+  })
+}
+
+async function getJson(url: string, agent: Agent): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')))
+        } catch (err) {
+          reject(err as Error)
+        }
+      })
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** Data-added txs signed by the network's admin, as CBOR ready to send. */
+async function presign(net: LocalNetwork, from: number, count: number): Promise<Buffer[]> {
+  const admin = new Signer(await loadKeyFile(net.adminKeyPath))
+  const network = fromHex(net.network)
+  const expiresAt = Date.now() + 60 * 60 * 1000
+  const out: Buffer[] = []
+  for (let i = from; i < from + count; i++) {
+    const tx = signTx({ network, type: 'data.add', signer: admin.publicKey, nonce: i, expiresAt, payload: { id: `bench/${i}`, hash: randomBytes(32), size: 1024 } }, admin)
+    out.push(Buffer.from(tx.bytes.buffer, tx.bytes.byteOffset, tx.bytes.byteLength))
+  }
+  return out
+}
+
+/** `tom-node up` as a child process, following what it prints. */
+class UpProcess {
+  readonly child: ChildProcess
+  readonly apis = new Map<string, string>()
+  readonly exited: Promise<void>
+  stderr = ''
+  /** Set when `up` says a node exited: nothing that waits for the cluster need wait out its deadline. */
+  failed: string | undefined
+  readonly #waiters = new OutputWaiters()
+
+  constructor(dir: string) {
+    this.child = spawn(process.execPath, [tomNodeBin, 'up', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] })
+    this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()))
+    this.child.stderr!.on('data', (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-5000)
+    })
+    createInterface({ input: this.child.stderr! }).on('line', (line) => {
+      if (/^node\d+ exited/.test(line)) this.failed ??= line
+      this.#waiters.notify()
+    })
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      const api = /^(node\d+): API (http:\/\/\S+)$/.exec(line)
+      if (api !== null) this.apis.set(api[1]!, api[2]!)
+      this.#waiters.notify()
+    })
+  }
+
+  async untilApis(count: number): Promise<void> {
+    await this.#waiters.until(
+      () => this.apis.size === count || this.failed !== undefined,
+      readyTimeoutMs,
+      () => new Error(`tom-node up: ${this.apis.size} of ${count} APIs within ${readyTimeoutMs} ms; stderr: ${this.stderr}`)
+    )
+    this.throwIfFailed()
+  }
+
+  throwIfFailed(): void {
+    if (this.failed !== undefined) throw new Error(`tom-node up: ${this.failed}; stderr: ${this.stderr}`)
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return
+    this.child.kill('SIGINT')
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), stopTimeoutMs)
+    await this.exited
+    clearTimeout(timer)
+  }
+}
+
+/** Resolves once the node at `api` answers /v1/status with a leader; probes every readyProbeMs. */
+async function untilLeaderKnown(up: UpProcess, api: string, agent: Agent, deadline: number): Promise<{ role: string; leader: number }> {
+  for (;;) {
+    up.throwIfFailed()
+    const status = (await getJson(`${api}/v1/status`, agent).catch(() => undefined)) as { role: string; leader: number } | undefined
+    if (status !== undefined && status.leader !== 0) return status
+    if (performance.now() > deadline) throw new Error(`${api}: no leader known within ${readyTimeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, readyProbeMs))
+  }
+}
+
+export async function benchCluster(options: ClusterBenchOptions = {}): Promise<ClusterBenchResult> {
+  const clients = options.clients ?? 1000
+  const target = options.target ?? 'leader'
+  const measureMs = options.measureMs ?? 30_000
+  const warmupMs = options.warmupMs ?? 5_000
+  const latencyMs = options.latencyMs ?? 20_000
+  const idleMs = options.idleMs ?? 5_000
+  const root = options.dir ?? (await mkdtemp(join(tmpdir(), 'tom-bench-cluster-')))
+  let up: UpProcess | undefined
+  try {
+    const dir = join(root, 'net')
+    // Node K takes p2p port base + K - 1 and API port base + 100 + K - 1: the whole span is checked free.
+    const net = await initLocalNetwork({ dir, nodes: 3, basePort: await findFreePorts(apiPortOffset + 3) })
+    for (const n of net.nodes) {
+      const path = dataPath(n.dir, 'config')
+      const config = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>
+      await writeFile(path, JSON.stringify({ ...config, apiRateLimit: benchRateLimit }, null, 2))
+    }
+    const txs = await presign(net, 0, options.txs ?? 70_000)
+
+    // Ready: spawn to every API answering with a leader known.
+    const startedAt = performance.now()
+    up = new UpProcess(dir)
+    await up.untilApis(net.nodes.length)
+    const apisMs = Math.round(performance.now() - startedAt)
+    const probe = new Agent({ keepAlive: true })
+    const statuses = await Promise.all(net.nodes.map((n) => untilLeaderKnown(up!, up!.apis.get(n.name)!, probe, startedAt + readyTimeoutMs)))
+    const readyMs = Math.round(performance.now() - startedAt)
+    probe.destroy()
+    const children = await childProcesses(up.child.pid!)
+    const pids = net.nodes.map((n) => {
+      const child = children.find((c) => c.argv.includes(n.dir))
+      if (child === undefined) throw new Error(`no process of ${n.name} under tom-node up`)
+      return child.pid
+    })
+
+    await new Promise((resolve) => setTimeout(resolve, idleMs))
+    const idle = await Promise.all(pids.map(readProcMemory))
+
+    // Where each client sends: the node it was dealt, or the leader.
+    const apis = net.nodes.map((n) => up!.apis.get(n.name)!)
+    const urls = apis.map((api) => new URL('/v1/txs', api))
+    let agents = urls.map(() => new Agent({ keepAlive: true, maxSockets: Infinity }))
+    let leader = statuses.findIndex((s) => s.role === 'leader')
+    if (target === 'leader' && leader < 0) throw new Error(`no node said it leads: ${JSON.stringify(statuses)}`)
+    // Client k sends to node k mod 3, or to the leader, found again when a node says it no longer leads.
+    const nodeOf = (k: number): number => (target === 'leader' ? leader : k % urls.length)
+    let findingLeader: Promise<void> | undefined
+    const findLeader = (): Promise<void> =>
+      (findingLeader ??= Promise.all(apis.map((api) => getJson(`${api}/v1/status`, agents[0]!).catch(() => undefined)))
+        .then((all) => {
+          const found = (all as ({ role: string } | undefined)[]).findIndex((s) => s?.role === 'leader')
+          if (found >= 0) leader = found
+        })
+        .finally(() => (findingLeader = undefined)))
+    const failures: Record<string, number> = {}
+    /** Counts a refusal; the client backs off before its next tx, as a real client would, rather than spin. */
+    const fail = async (r: { status: number; code?: string }): Promise<void> => {
+      const key = `${r.status} ${r.code ?? ''}`.trim()
+      failures[key] = (failures[key] ?? 0) + 1
+      if (r.code === 'ERR_NOT_LEADER' || r.code === 'ERR_NO_LEADER') await findLeader()
+      await new Promise((resolve) => setTimeout(resolve, failureBackoffMs))
+    }
+
+    // Throughput: closed loop.
+    let next = 0
+    let committed = 0
+    const loadStarted = performance.now()
+    const windowOpens = loadStarted + warmupMs
+    const windowCloses = windowOpens + measureMs
+    let cpuAtOpen: { bench: NodeJS.CpuUsage; nodes: number[] } | undefined
+    const openWindow = setTimeout(() => {
+      void Promise.all(pids.map(readProcCpuSeconds)).then((nodes) => (cpuAtOpen = { bench: process.cpuUsage(), nodes }), () => {})
+    }, warmupMs)
+    const client = async (k: number): Promise<void> => {
+      while (performance.now() < windowCloses) {
+        if (next >= txs.length) throw new Error(`the ${txs.length} pre-signed txs ran out: raise txs`)
+        const n = nodeOf(k)
+        const r = await submit(urls[n]!, agents[n]!, txs[next++]!)
+        if (r.status !== 200) await fail(r)
+        else {
+          const now = performance.now()
+          if (now >= windowOpens && now < windowCloses) committed++
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: clients }, (_, k) => client(k)))
+    clearTimeout(openWindow)
+    const benchCpu = process.cpuUsage(cpuAtOpen?.bench)
+    const nodesCpuAtClose = await Promise.all(pids.map(readProcCpuSeconds))
+    const txPerSec = Math.round(committed / (measureMs / 1000))
+
+    // Latency: open loop at half that rate, with txs signed before its clock starts.
+    const rate = Math.max(1, Math.round(txPerSec / 2))
+    const latencyTxs = await presign(net, txs.length, Math.ceil((rate * latencyMs) / 1000))
+    // Fresh connections: the server may be closing the ones left idle while these txs were signed.
+    for (const a of agents) a.destroy()
+    agents = urls.map(() => new Agent({ keepAlive: true, maxSockets: Infinity }))
+    const latencies: number[] = []
+    const inFlight: Promise<void>[] = []
+    await new Promise<void>((resolve) => {
+      const start = performance.now()
+      let sent = 0
+      const timer = setInterval(() => {
+        const due = Math.min(latencyTxs.length, Math.floor(((performance.now() - start) * rate) / 1000))
+        for (; sent < due; sent++) {
+          const scheduled = start + (sent * 1000) / rate
+          const n = nodeOf(sent)
+          inFlight.push(
+            submit(urls[n]!, agents[n]!, latencyTxs[sent]!).then(async (r) => {
+              if (r.status === 200) latencies.push(performance.now() - scheduled)
+              else await fail(r)
+            })
+          )
+        }
+        if (sent >= latencyTxs.length) {
+          clearInterval(timer)
+          resolve()
+        }
+      }, scheduleTickMs)
+    })
+    await Promise.all(inFlight)
+    latencies.sort((a, b) => a - b)
+    const peak = await Promise.all(pids.map(readProcMemory))
+    for (const a of agents) a.destroy()
+
+    const cpuSeconds = measureMs / 1000
+    return {
+      txPerSec,
+      latencyMsP50: Math.round(percentile(latencies, 50)),
+      latencyMsP99: Math.round(percentile(latencies, 99)),
+      rssMbIdle: mb(Math.max(...idle.map((m) => m.rssMb))),
+      rssMbLoaded: mb(Math.max(...peak.map((m) => m.hwmMb))),
+      readyMs,
+      apisMs,
+      target,
+      clients,
+      latencyRateTxPerSec: rate,
+      latencySamples: latencies.length,
+      nodesRssMbIdle: idle.map((m) => mb(m.rssMb)),
+      nodesRssMbPeak: peak.map((m) => mb(m.hwmMb)),
+      benchCpuPercent: Math.round(((benchCpu.user + benchCpu.system) / 1e6 / cpuSeconds) * 100),
+      nodesCpuPercent: nodesCpuAtClose.map((s, i) => Math.round(((s - (cpuAtOpen?.nodes[i] ?? 0)) / cpuSeconds) * 100)),
+      failures
+    }
+  } finally {
+    await up?.stop()
+    if (options.dir === undefined) await rm(root, { recursive: true, force: true })
+  }
+}
+
