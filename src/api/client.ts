@@ -13,7 +13,7 @@ import type { LineageDirection, LineageResult, QualifiedName, WhoTouchedResult }
 import type { AgentActivities, ProvHistory } from '../ledger/index.js'
 import { clientTxTtlMsDefault, sseEventBytesMax } from './constants.js'
 import { ApiError } from './errors.js'
-import type { BlockEvent, BlockView, CommittedTxView, StatusView, TxRecordView } from './wire.js'
+import type { BlockEvent, BlockView, CommittedTxView, StatePageView, StatusView, TxRecordView } from './wire.js'
 
 export interface TomClientOptions {
   /** The node's API base URL, e.g. http://127.0.0.1:7070. */
@@ -29,6 +29,13 @@ export interface StateValue {
   readonly key: string
   readonly height: number
   readonly value: Uint8Array
+}
+
+/** One page of `stateList`: pass `next` back as `after` for the following page. */
+export interface StatePage {
+  readonly height: number
+  readonly entries: readonly { readonly key: string; readonly value: Uint8Array }[]
+  readonly next?: string
 }
 
 /** What `submit` resolves with: the commit, or only the id when not waiting. */
@@ -321,6 +328,12 @@ export class TomClient {
       if (err instanceof ApiError && err.code === 'ERR_API_NOT_FOUND') return undefined
       throw err
     }
+  }
+
+  /** One page of the world-state entries whose key starts with `prefix`, in key order. */
+  async stateList(prefix: string, options: { limit?: number; after?: string } & Signal = {}): Promise<StatePage> {
+    const page = await this.#json<StatePageView>(`/v1/state${suffix(params({ prefix, limit: options.limit, after: options.after }))}`, options)
+    return { ...page, entries: page.entries.map((e) => ({ key: e.key, value: fromHex(e.value) })) }
   }
 
   async status(options: Signal = {}): Promise<StatusView> {

@@ -25,6 +25,10 @@ export const sseHeartbeatMs = 15_000
 export const sseBufferedBytesMax = 8 * 1024 * 1024
 /** Largest SSE event the client parses; a longer one is a broken or hostile server. */
 export const sseEventBytesMax = 64 * 1024 * 1024
+/** State entries in one page of GET /v1/state unless the client asks for fewer. */
+export const statePageEntriesDefault = 100
+/** Most state entries in one page of GET /v1/state. */
+export const statePageEntriesMax = 1000
 /** How long a tx the SDK builds stays valid unless told otherwise. */
 export const clientTxTtlMsDefault = 60_000
 /** The Prometheus text exposition format, as /metrics serves it. */

@@ -18,11 +18,11 @@ import { fromHex, toHex } from '../crypto/index.js'
 import { decodeTx, provFormats } from '../ledger/index.js'
 import type { AppliedBlock, Block, ChainHead, ProvFormat, ProvQueries, Tx, TxRecord } from '../ledger/index.js'
 import type { LineageDirection, QualifiedName } from '../prov/index.js'
-import { apiBodyBytesMax, apiHostDefault, metricsContentType, apiPortDefault, rateLimitBurstDefault, rateLimitClientsMax, rateLimitPerSecondDefault, sseBufferedBytesMax, sseClientsMax, sseHeartbeatMs, submitWaitMsDefault } from './constants.js'
+import { apiBodyBytesMax, apiHostDefault, metricsContentType, apiPortDefault, rateLimitBurstDefault, rateLimitClientsMax, rateLimitPerSecondDefault, sseBufferedBytesMax, sseClientsMax, sseHeartbeatMs, statePageEntriesDefault, statePageEntriesMax, submitWaitMsDefault } from './constants.js'
 import { ApiRequestError } from './errors.js'
 import { openApiDocument } from './openapi.js'
 import { blockEvent, blockView, toJsonValue, txRecordView } from './wire.js'
-import type { CommittedTxView, JsonValue, StateView, StatusView } from './wire.js'
+import type { CommittedTxView, JsonValue, StatePageView, StateView, StatusView } from './wire.js'
 
 /**
  * What the API needs of a node. TomNode satisfies it. Contract: `submitTx` resolves once the tx is
@@ -40,6 +40,8 @@ export interface ApiNode {
   getState(key: string): Promise<Uint8Array | undefined>
   getStateLinearizable(key: string, options?: { signal?: AbortSignal }): Promise<Uint8Array | undefined>
   getStateAt(key: string, height: number): Promise<Uint8Array | undefined>
+  /** World-state entries under `prefix` in key order, at most `limit`, after the key `after` when given. */
+  scanState(prefix: string, limit: number, after?: string): Promise<[string, Uint8Array][]>
   exportProv(
     what: { block: number } | { from?: number; to?: number } | { lineage: QualifiedName; direction?: LineageDirection; depth?: number; limit?: number },
     format: ProvFormat,
@@ -342,6 +344,20 @@ export function createApiServer(node: ApiNode, options: ApiServerOptions = {}): 
     return { status: 200, json: view }
   }
 
+  const listState = async ({ node, url }: Context): Promise<Reply> => {
+    const prefix = url.searchParams.get('prefix') ?? ''
+    const after = url.searchParams.get('after') ?? undefined
+    if (after !== undefined && !after.startsWith(prefix)) throw badRequest('after must be a key under prefix: the `next` of the previous page')
+    const limit = intParam(url, 'limit', statePageEntriesMax) ?? statePageEntriesDefault
+    if (limit === 0) throw badRequest('limit must be at least 1')
+    const height = node.head.height
+    // One entry more than the page tells whether another page follows.
+    const found = await node.scanState(prefix, limit + 1, after)
+    const entries = found.slice(0, limit).map(([key, value]) => ({ key, value: toHex(value) }))
+    const view: StatePageView = { height, entries, ...(found.length > limit ? { next: entries.at(-1)!.key } : {}) }
+    return { status: 200, json: view }
+  }
+
   const getStatus = async ({ node }: Context): Promise<Reply> => {
     const head = node.head
     const view: StatusView = { role: node.role.role, leader: node.role.leader, network: toHex(node.network), head: { height: head.height, hash: toHex(head.hash), time: head.time } }
@@ -411,6 +427,7 @@ export function createApiServer(node: ApiNode, options: ApiServerOptions = {}): 
     getTx,
     getBlock,
     getState,
+    listState,
     getStatus,
     metrics,
     provLineage: lineage,
@@ -548,6 +565,7 @@ export const apiRoutes = Object.freeze([
   { method: 'GET', path: '/v1/txs/{id}', operationId: 'getTx' },
   { method: 'GET', path: '/v1/blocks/{height}', operationId: 'getBlock' },
   { method: 'GET', path: '/v1/state/{key}', operationId: 'getState' },
+  { method: 'GET', path: '/v1/state', operationId: 'listState' },
   { method: 'GET', path: '/v1/status', operationId: 'getStatus' },
   { method: 'GET', path: '/v1/prov/lineage/{id}', operationId: 'provLineage' },
   { method: 'GET', path: '/v1/prov/who-touched/{id}', operationId: 'provWhoTouched' },

@@ -81,6 +81,8 @@ export interface BlockView {
   readonly hash: string
   readonly header: BlockHeaderView
   readonly sig: string
+  /** The block's exact CBOR, as stored and hashed: what an auditor (`tom verify`) checks. */
+  readonly bytes: string
   readonly txs: readonly (TxView & { readonly receipt: Receipt | null })[]
 }
 
@@ -101,6 +103,7 @@ export function blockView(block: Block, receipts: readonly (Receipt | undefined)
       raftIndex: h.raftIndex
     },
     sig: toHex(block.sig),
+    bytes: toHex(block.bytes),
     txs: block.txs.map((tx, i) => ({ ...txView(tx), receipt: receipts[i] ?? null }))
   }
 }
@@ -136,6 +139,14 @@ export interface StateView {
   /** The height the value was read at: the head's, or the one asked for. */
   readonly height: number
   readonly value: string
+}
+
+/** One page of world-state entries under a prefix, in key order; `next` (the last key) asks for the following page. */
+export interface StatePageView {
+  /** The head when the page was read. */
+  readonly height: number
+  readonly entries: readonly { readonly key: string; readonly value: string }[]
+  readonly next?: string
 }
 
 export type SubmitView = CommittedTxView | { readonly id: string; readonly pending: true }
