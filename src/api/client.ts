@@ -97,7 +97,7 @@ export interface TemplateSetPayload {
   readonly on: 'device.join' | 'data.add'
   readonly match: Readonly<Record<string, string>>
   readonly image: string
-  readonly env?: readonly string[]
+  readonly env?: Readonly<Record<string, string>>
   readonly cmd?: readonly string[]
 }
 export interface ActionReportPayload {
@@ -108,7 +108,8 @@ export interface ActionReportPayload {
 export interface ContractDeployPayload {
   readonly name: string
   readonly source: string
-  readonly version?: string
+  /** The version this deploy must become (the next one): a guard against a concurrent upgrade. */
+  readonly version?: number
 }
 
 export interface SignOptions {

@@ -65,8 +65,8 @@ function writeCommands(program: Command): void {
     .description('deploy the next version of a contract (an org admin); its handlers run as tx types <name>.<fn>')
     .argument('<name>', 'the contract name')
     .requiredOption('--source <file>', 'the JavaScript source')
-    .option('--version <version>', 'a version label')
-    .action(async (name: string, opts: { source: string; version?: string }, command: Command) => {
+    .option('--version <n>', 'the version this deploy must become (the next one); refused otherwise', intArg('--version'))
+    .action(async (name: string, opts: { source: string; version?: number }, command: Command) => {
       const source = (await readInputFile(opts.source, 'the contract source')).toString('utf8')
       await submitAndPrint(command, (b) => b.contractDeploy({ name, source, ...(opts.version === undefined ? {} : { version: opts.version }) }))
     })

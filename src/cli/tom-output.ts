@@ -3,8 +3,8 @@
  * human text, where a structured value is shown as indented `key: value` lines so that fields a
  * newer node adds show up without the CLI knowing them.
  */
-import { toJsonValue } from '../api/index.js'
-import type { JsonValue } from '../api/index.js'
+import { toJsonValue } from '../api/wire.js'
+import type { JsonValue } from '../api/wire.js'
 import { printJson } from './run.js'
 import type { TomSession } from './tom-session.js'
 

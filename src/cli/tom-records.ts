@@ -4,8 +4,9 @@
  * as the whole record.
  */
 import type { Command } from 'commander'
-import { ApiError, toJsonValue } from '../api/index.js'
-import type { JsonValue } from '../api/index.js'
+import { ApiError } from '../api/errors.js'
+import { toJsonValue } from '../api/wire.js'
+import type { JsonValue } from '../api/wire.js'
 import { statePageEntriesMax } from '../api/constants.js'
 import { output } from './tom-output.js'
 import { decodeRecord, TomSession } from './tom-session.js'

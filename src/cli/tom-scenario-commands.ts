@@ -7,7 +7,7 @@ import type { Command } from 'commander'
 import { Option } from 'commander'
 import { toHex } from '../crypto/index.js'
 import type { Tx } from '../ledger/tx.js'
-import type { TxBuilder } from '../api/index.js'
+import type { TxBuilder } from '../api/client.js'
 import { CliError } from './errors.js'
 import { hexArg, intArg, listArg, pairArg } from './tom-args.js'
 import { output } from './tom-output.js'
@@ -191,9 +191,9 @@ function templateCommands(program: Command): void {
     .addOption(new Option('--on <event>', 'what fires it').choices(['device.join', 'data.add']).makeOptionMandatory())
     .requiredOption('--image <digest>', 'the approved image to start, sha256:<hex>', digestArg)
     .option('--match <name=value>', 'an attribute (device.join) or field (data.add) that must match (repeat)', pairArg('--match'))
-    .option('--env <NAME=value>', 'an environment variable of the container (repeat)', listArg)
+    .option('--env <NAME=value>', 'an environment variable of the container (repeat)', pairArg('--env'))
     .option('--cmd <arg>', 'an argument of its command (repeat, in order)', listArg)
-    .action(async (id: string, opts: { on: 'device.join' | 'data.add'; image: string; match?: Record<string, string>; env?: string[]; cmd?: string[] }, command: Command) => {
+    .action(async (id: string, opts: { on: 'device.join' | 'data.add'; image: string; match?: Record<string, string>; env?: Record<string, string>; cmd?: string[] }, command: Command) => {
       await submitAndPrint(command, (b) =>
         b.templateSet({ id, on: opts.on, match: opts.match ?? {}, image: opts.image, ...(opts.env === undefined ? {} : { env: opts.env }), ...(opts.cmd === undefined ? {} : { cmd: opts.cmd }) })
       )

@@ -8,8 +8,11 @@ import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { decode, fromHex, KeyFileError, loadKeyFile, Signer, toHex } from '../crypto/index.js'
 import type { Tx } from '../ledger/tx.js'
-import { ApiError, TomClient } from '../api/index.js'
-import type { CommittedTxView, TxBuilder } from '../api/index.js'
+// The SDK's files, not the api index: a CLI run must not load the server (and LevelDB) to start.
+import { TomClient } from '../api/client.js'
+import type { TxBuilder } from '../api/client.js'
+import { ApiError } from '../api/errors.js'
+import type { CommittedTxView } from '../api/wire.js'
 import { CliError } from './errors.js'
 
 /** Node 1 of `npm start` (`tom-node up` gives node K the API port 7500 + K). */

@@ -5,9 +5,8 @@
  */
 import type { Command } from 'commander'
 import { fromHex } from '../crypto/index.js'
-import { ApiError } from '../api/index.js'
-import type { TomClient } from '../api/index.js'
-import { verifyServedChain } from '../node/index.js'
+import { ApiError } from '../api/errors.js'
+import type { TomClient } from '../api/client.js'
 import type { ServedBlock } from '../node/index.js'
 import { exitCodes, printJson, progressLine } from './run.js'
 import { TomSession } from './tom-session.js'
@@ -38,6 +37,8 @@ export function addVerifyCommand(program: Command): void {
       const session = TomSession.of(command)
       const { client } = session
       const { head } = await client.status()
+      // Loaded here: the ledger and the contracts are only needed by this command.
+      const { verifyServedChain } = await import('../node/verify-served-chain.js')
       const progress = progressLine('verifying block')
       const report = await verifyServedChain(
         { head, block: (height, { signal }) => servedBlock(client, height, signal) },

@@ -24,11 +24,25 @@ export function distMissing(bin: 'tom-node' | 'tom'): string | false {
 function childEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env }
   delete env.TOM_DEBUG
+  // A tom command under test talks to the node and key the test names, never to the tester's own.
+  delete env.TOM_NODE
+  delete env.TOM_KEY
   return env
 }
 
-export function spawnBin(bin: 'tom-node' | 'tom', args: string[]): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, [join(repoRoot, 'bin', `${bin}.js`), ...args], { cwd: repoRoot, env: childEnv(), stdio: 'pipe' })
+/** Where the child runs and what it adds to (or, with undefined, removes from) the environment. */
+export interface BinOptions {
+  readonly cwd?: string
+  readonly env?: Readonly<Record<string, string | undefined>>
+}
+
+export function spawnBin(bin: 'tom-node' | 'tom', args: string[], options: BinOptions = {}): ChildProcessWithoutNullStreams {
+  const env = childEnv()
+  for (const [k, v] of Object.entries(options.env ?? {})) {
+    if (v === undefined) delete env[k]
+    else env[k] = v
+  }
+  return spawn(process.execPath, [join(repoRoot, 'bin', `${bin}.js`), ...args], { cwd: options.cwd ?? repoRoot, env, stdio: 'pipe' })
 }
 
 export interface BinResult {
@@ -60,8 +74,8 @@ export function finished(child: ChildProcessWithoutNullStreams, what: string): P
   })
 }
 
-export function runBin(bin: 'tom-node' | 'tom', args: string[]): Promise<BinResult> {
-  return finished(spawnBin(bin, args), `${bin} ${args.join(' ')}`)
+export function runBin(bin: 'tom-node' | 'tom', args: string[], options: BinOptions = {}): Promise<BinResult> {
+  return finished(spawnBin(bin, args, options), `${bin} ${args.join(' ')}`)
 }
 
 /**
