@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { defaultAclRules } from '../../src/contracts/acl.js'
-import { findFreePorts } from '../../src/node/index.js'
+import { findFreePorts, portFree } from '../../src/node/index.js'
 import { distMissing, processTimeoutMs, runBin, spawnBin } from './bin.js'
 import type { BinResult } from './bin.js'
 
@@ -31,7 +31,9 @@ function refused(t: Test, r: BinResult, code: string, what: string): void {
 t.test('tom against a one-node network', { skip, timeout: 180_000 }, async (t) => {
   const root = t.testdir()
   const dir = join(root, 'net')
-  const base = await findFreePorts(1)
+  // The node's p2p port, and its API port 100 above it, both free.
+  let base = await findFreePorts(1)
+  while (!(await portFree(base + 100))) base = await findFreePorts(1)
   const up = spawnBin('tom-node', ['up', '--dir', dir, '--nodes', '1', '--base-port', String(base)])
   // The network lives as long as the test, so it is not bounded like a short-lived command.
   up.stderr.resume()

@@ -12,11 +12,10 @@ import t from 'tap'
 import { spawn, spawnSync } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { findFreePorts } from '../../src/node/index.js'
+import { findFreePorts, portFree } from '../../src/node/index.js'
 import { repoRoot } from './bin.js'
 
 /** Failure guards only: npm ci (with the build its prepare script runs), the network's start, one command. */
@@ -26,14 +25,6 @@ const commandMs = 30_000
 const defaultBasePort = 7401
 /** `tom-node up` gives node K the API port 100 above its p2p port. */
 const apiPortOffset = 100
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer()
-    server.once('error', () => resolve(false))
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
-  })
-}
 
 /** Three p2p ports and their three API ports, all free now. */
 async function networkPortsFree(base: number): Promise<boolean> {
