@@ -13,7 +13,7 @@ import type { LineageDirection, LineageResult, QualifiedName, WhoTouchedResult }
 import type { AgentActivities, ProvHistory } from '../ledger/index.js'
 import { clientTxTtlMsDefault, sseEventBytesMax } from './constants.js'
 import { ApiError } from './errors.js'
-import type { BlockEvent, BlockView, CommittedTxView, StatePageView, StatusView, TxRecordView } from './wire.js'
+import type { BlockEvent, BlockPageView, BlockView, CommittedTxView, StatePageView, StatusView, TxRecordView } from './wire.js'
 
 export interface TomClientOptions {
   /** The node's API base URL, e.g. http://127.0.0.1:7070. */
@@ -32,6 +32,13 @@ export interface StateValue {
 }
 
 /** One page of `stateList`: pass `next` back as `after` for the following page. */
+/** One page of `blocks`: exact bytes from a height on; pass `next` back as `from` for the following page. */
+export interface BlockPage {
+  readonly head: { readonly height: number; readonly hash: string }
+  readonly blocks: readonly { readonly height: number; readonly hash: string; readonly bytes: Uint8Array }[]
+  readonly next?: number
+}
+
 export interface StatePage {
   readonly height: number
   readonly entries: readonly { readonly key: string; readonly value: Uint8Array }[]
@@ -310,6 +317,13 @@ export class TomClient {
   async block(height: number, options: Signal = {}): Promise<BlockView> {
     checkHeight(height, 'height')
     return this.#json(`/v1/blocks/${height}`, options)
+  }
+
+  /** Blocks' exact bytes from `from` on, a page at a time (at most `limit`, and a byte budget the node sets). */
+  async blocks(from: number, options: { limit?: number } & Signal = {}): Promise<BlockPage> {
+    checkHeight(from, 'from')
+    const page = await this.#json<BlockPageView>(`/v1/blocks${suffix(params({ from, limit: options.limit }))}`, options)
+    return { ...page, blocks: page.blocks.map((b) => ({ ...b, bytes: fromHex(b.bytes) })) }
   }
 
   async tx(id: string | Uint8Array, options: Signal = {}): Promise<TxRecordView> {

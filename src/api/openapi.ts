@@ -73,6 +73,29 @@ export const openApiDocument = Object.freeze({
         responses: { '200': { description: 'the block', content: json(ref('Block')) }, '400': common['400'], '404': errorResponse('no block at that height (ERR_API_NOT_FOUND)'), '429': common['429'] }
       }
     },
+    '/v1/blocks': {
+      get: {
+        operationId: 'listBlocks',
+        summary: "One page of blocks' exact bytes from a height on (what an auditor replays)",
+        parameters: [query('from', count, 'first height (default 0)'), query('limit', { type: 'integer', minimum: 1, maximum: 500, default: 100 }, 'most blocks; a page also stops past 8 MiB of blocks')],
+        responses: {
+          '200': {
+            description: 'the blocks and, unless at the head, next',
+            content: json({
+              type: 'object',
+              required: ['head', 'blocks'],
+              properties: {
+                head: { type: 'object', required: ['height', 'hash'], properties: { height: count, hash: hex } },
+                blocks: { type: 'array', items: { type: 'object', required: ['height', 'hash', 'bytes'], properties: { height: count, hash: hex, bytes: hex } } },
+                next: count
+              }
+            })
+          },
+          '400': common['400'],
+          '429': common['429']
+        }
+      }
+    },
     '/v1/state/{key}': {
       get: {
         operationId: 'getState',

@@ -18,11 +18,11 @@ import { fromHex, toHex } from '../crypto/index.js'
 import { decodeTx, provFormats } from '../ledger/index.js'
 import type { AppliedBlock, Block, ChainHead, ProvFormat, ProvQueries, Receipt, Tx, TxRecord } from '../ledger/index.js'
 import type { LineageDirection, QualifiedName } from '../prov/index.js'
-import { apiBodyBytesMax, apiHostDefault, metricsContentType, apiPortDefault, rateLimitBurstDefault, rateLimitClientsMax, rateLimitPerSecondDefault, sseBufferedBytesMax, sseClientsMax, sseHeartbeatMs, statePageEntriesDefault, statePageEntriesMax, submitWaitMsDefault } from './constants.js'
+import { apiBodyBytesMax, apiHostDefault, metricsContentType, apiPortDefault, rateLimitBurstDefault, rateLimitClientsMax, rateLimitPerSecondDefault, sseBufferedBytesMax, sseClientsMax, sseHeartbeatMs, blockPageBlocksDefault, blockPageBlocksMax, blockPageBytesMax, statePageEntriesDefault, statePageEntriesMax, submitWaitMsDefault } from './constants.js'
 import { ApiRequestError } from './errors.js'
 import { openApiDocument } from './openapi.js'
 import { blockEvent, blockView, toJsonValue, txRecordView } from './wire.js'
-import type { CommittedTxView, JsonValue, StatePageView, StateView, StatusView } from './wire.js'
+import type { BlockPageView, CommittedTxView, JsonValue, StatePageView, StateView, StatusView } from './wire.js'
 
 /**
  * What the API needs of a node. TomNode satisfies it. Contract: `submitTx` resolves once the tx is
@@ -316,6 +316,25 @@ export function createApiServer(node: ApiNode, options: ApiServerOptions = {}): 
     return { status: 200, json: blockView(block, (await node.getReceipts(block.header.height)) ?? []) }
   }
 
+  /** Blocks' exact bytes from a height on: what an auditor replays (`tom verify`), without a request per block. */
+  const listBlocks = async ({ node, url }: Context): Promise<Reply> => {
+    const head = node.head
+    const from = intParam(url, 'from') ?? 0
+    const limit = intParam(url, 'limit', blockPageBlocksMax) ?? blockPageBlocksDefault
+    if (limit === 0) throw badRequest('limit must be at least 1')
+    const blocks: { height: number; hash: string; bytes: string }[] = []
+    let bytes = 0
+    for (let height = from; height <= head.height && blocks.length < limit && (blocks.length === 0 || bytes < blockPageBytesMax); height++) {
+      const block = await node.getBlock(height)
+      if (block === undefined) break
+      blocks.push({ height, hash: toHex(block.hash), bytes: toHex(block.bytes) })
+      bytes += block.bytes.length
+    }
+    const last = from + blocks.length - 1
+    const view: BlockPageView = { head: { height: head.height, hash: toHex(head.hash) }, blocks, ...(blocks.length > 0 && last < head.height ? { next: last + 1 } : {}) }
+    return { status: 200, json: view }
+  }
+
   const getTx = async ({ node, param }: Context): Promise<Reply> => {
     if (!txIdPattern.test(param)) throw badRequest(`a tx id is 64 hex digits, not ${JSON.stringify(param.slice(0, 80))}`)
     const record = await node.getTx(fromHex(param.toLowerCase()))
@@ -427,6 +446,7 @@ export function createApiServer(node: ApiNode, options: ApiServerOptions = {}): 
     submitTx: submit,
     getTx,
     getBlock,
+    listBlocks,
     getState,
     listState,
     getStatus,
@@ -565,6 +585,7 @@ export const apiRoutes = Object.freeze([
   { method: 'POST', path: '/v1/txs', operationId: 'submitTx' },
   { method: 'GET', path: '/v1/txs/{id}', operationId: 'getTx' },
   { method: 'GET', path: '/v1/blocks/{height}', operationId: 'getBlock' },
+  { method: 'GET', path: '/v1/blocks', operationId: 'listBlocks' },
   { method: 'GET', path: '/v1/state/{key}', operationId: 'getState' },
   { method: 'GET', path: '/v1/state', operationId: 'listState' },
   { method: 'GET', path: '/v1/status', operationId: 'getStatus' },

@@ -141,6 +141,16 @@ export interface StateView {
   readonly value: string
 }
 
+/**
+ * Blocks' exact bytes from a height on, as stored and hashed; `head` is the node's head when the page
+ * was read, `next` the height to ask for the following page (absent at the head).
+ */
+export interface BlockPageView {
+  readonly head: { readonly height: number; readonly hash: string }
+  readonly blocks: readonly { readonly height: number; readonly hash: string; readonly bytes: string }[]
+  readonly next?: number
+}
+
 /** One page of world-state entries under a prefix, in key order; `next` (the last key) asks for the following page. */
 export interface StatePageView {
   /** The head when the page was read. */

@@ -1,28 +1,27 @@
 /**
  * `tom verify`: the auditor's check of the chain a node serves. Fetches every block's exact bytes
- * over the API and replays them (src/node/verify-served-chain.ts); exit 0 with the height and head
+ * over the API, a page at a time, and replays them (src/node/verify-served-chain.ts); exit 0 with the height and head
  * hash of a sound chain, 1 with the first bad height of an unsound one.
  */
 import type { Command } from 'commander'
-import { fromHex } from '../crypto/index.js'
 import { ApiError } from '../api/errors.js'
+import { blockPageBlocksMax } from '../api/constants.js'
 import type { TomClient } from '../api/client.js'
 import type { ServedBlock } from '../node/index.js'
 import { exitCodes, printJson, progressLine } from './run.js'
 import { TomSession } from './tom-session.js'
 
-/** Attempts at one block when the node says the client asks too fast (ERR_API_RATE_LIMITED). */
+/** Attempts at one page when the node says the client asks too fast (ERR_API_RATE_LIMITED). */
 const rateLimitedAttemptsMax = 30
 /** Wait between those attempts: the API's token bucket refills a request every 10 ms by default. */
 const rateLimitedRetryMs = 200
 
-async function servedBlock(client: TomClient, height: number, signal: AbortSignal | undefined): Promise<ServedBlock | undefined> {
+/** One page of blocks from `from` on (GET /v1/blocks): exact bytes, as many as the node sends at once. */
+async function servedBlocks(client: TomClient, from: number, signal: AbortSignal | undefined): Promise<readonly ServedBlock[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const view = await client.block(height, signal === undefined ? {} : { signal })
-      return { hash: view.hash, bytes: fromHex(view.bytes) }
+      return (await client.blocks(from, { limit: blockPageBlocksMax, ...(signal === undefined ? {} : { signal }) })).blocks
     } catch (err) {
-      if (err instanceof ApiError && err.code === 'ERR_API_NOT_FOUND') return undefined
       if (!(err instanceof ApiError && err.code === 'ERR_API_RATE_LIMITED') || attempt >= rateLimitedAttemptsMax) throw err
       await new Promise((resolve) => setTimeout(resolve, rateLimitedRetryMs))
     }
@@ -41,7 +40,7 @@ export function addVerifyCommand(program: Command): void {
       const { verifyServedChain } = await import('../node/verify-served-chain.js')
       const progress = progressLine('verifying block')
       const report = await verifyServedChain(
-        { head, block: (height, { signal }) => servedBlock(client, height, signal) },
+        { head, blocks: (from, { signal }) => servedBlocks(client, from, signal) },
         { onProgress: (h, top) => progress.update(h + 1, top + 1) }
       ).finally(() => progress.end())
       const shown = { node: client.url, ...report }

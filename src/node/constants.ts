@@ -11,5 +11,3 @@ export const defaultBlockTxMax = 500
  */
 /** How long a tx built by this node's tools stays valid. */
 export const defaultTxTtlMs = 10 * 60 * 1000
-/** Blocks `tom verify` asks a node for ahead of the one it is replaying (requests in flight). */
-export const servedBlocksAheadMax = 8

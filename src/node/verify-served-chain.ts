@@ -12,10 +12,10 @@ import { WorkerVerifier, toHex } from '../crypto/index.js'
 import { BlockRejectedError, decodeBlock, Ledger, MemoryKvStore } from '../ledger/index.js'
 import type { ChainReport } from '../ledger/index.js'
 import { CoreContracts } from '../contracts/index.js'
-import { servedBlocksAheadMax } from './constants.js'
 
-/** A block as a node serves it: the hash it names and the exact bytes. */
+/** A block as a node serves it: its height and the hash the node names, and the exact bytes. */
 export interface ServedBlock {
+  readonly height: number
   readonly hash: string
   readonly bytes: Uint8Array
 }
@@ -23,13 +23,11 @@ export interface ServedBlock {
 export interface ServedChainSource {
   /** The head the node reports. */
   readonly head: { readonly height: number; readonly hash: string }
-  /** The block at `height`, or undefined when the node says it has none. */
-  block(height: number, options: { signal?: AbortSignal }): Promise<ServedBlock | undefined>
+  /** Consecutive blocks from `from` on, as many as the node sends at once; none when it has none there. */
+  blocks(from: number, options: { signal?: AbortSignal }): Promise<readonly ServedBlock[]>
 }
 
 export interface VerifyServedOptions {
-  /** Blocks fetched ahead of the one being applied. Default servedBlocksAheadMax. */
-  readonly ahead?: number
   readonly onProgress?: (height: number, headHeight: number) => void
   readonly signal?: AbortSignal
 }
@@ -48,41 +46,46 @@ export async function verifyServedChain(source: ServedChainSource, options: Veri
   const started = performance.now()
   const ms = (): number => Math.round(performance.now() - started)
   const { head } = source
-  const ahead = Math.max(1, Math.min(options.ahead ?? servedBlocksAheadMax, servedBlocksAheadMax))
   const verifier = new WorkerVerifier()
   const replica = await Ledger.open(new MemoryKvStore(), new CoreContracts(), { verifier })
   const stop = new AbortController()
   const signal = options.signal === undefined ? stop.signal : AbortSignal.any([stop.signal, options.signal])
-  // A window of requests in flight: the round trips overlap with the replay.
-  const pending = new Map<number, Promise<ServedBlock | undefined>>()
-  const request = (height: number): void => {
-    if (height > head.height || pending.has(height)) return
-    const p = source.block(height, { signal })
-    p.catch(() => {}) // observed when awaited; a later one may never be if an earlier block fails
-    pending.set(height, p)
+  // The next page is asked for while this one is replayed, so the round trips overlap with the work.
+  const request = (from: number): Promise<readonly ServedBlock[]> => {
+    const page = source.blocks(from, { signal })
+    page.catch(() => {}) // observed when awaited; never awaited if an earlier block is unsound
+    return page
   }
   let height = 0
   let txs = 0
+  const replay = async (served: ServedBlock): Promise<void> => {
+    if (served.height !== height) throw new Unsound(height, 'ERR_CHAIN_CORRUPT_BLOCK', `asked for block ${height}, the node sent block ${served.height}`)
+    let block
+    try {
+      block = decodeBlock(served.bytes)
+    } catch (err) {
+      if (err instanceof BlockRejectedError) throw new Unsound(height, 'ERR_CHAIN_CORRUPT_BLOCK', `block ${height} cannot be decoded: ${err.message}`)
+      throw err
+    }
+    if (toHex(block.hash) !== served.hash) {
+      throw new Unsound(height, 'ERR_CHAIN_CORRUPT_BLOCK', `block ${height}: the node names hash ${served.hash}, its header hashes to ${toHex(block.hash)}`)
+    }
+    const { receipts } = await replica.applyBlock(block, { sync: false })
+    txs += receipts.length
+    options.onProgress?.(height, head.height)
+  }
   try {
-    for (height = 0; height <= head.height; height++) {
+    let next: Promise<readonly ServedBlock[]> | undefined = request(0)
+    while (height <= head.height) {
       signal.throwIfAborted()
-      for (let h = height; h < height + ahead; h++) request(h)
-      const served = await pending.get(height)!
-      pending.delete(height)
-      if (served === undefined) throw new Unsound(height, 'ERR_CHAIN_MISSING_BLOCK', `the node serves no block ${height} below its head ${head.height}`)
-      let block
-      try {
-        block = decodeBlock(served.bytes)
-      } catch (err) {
-        if (err instanceof BlockRejectedError) throw new Unsound(height, 'ERR_CHAIN_CORRUPT_BLOCK', `block ${height} cannot be decoded: ${err.message}`)
-        throw err
+      // Blocks past the reported head (the node moved on since) are not this check's.
+      const page: readonly ServedBlock[] = (await next!).filter((b) => b.height <= head.height)
+      if (page.length === 0) throw new Unsound(height, 'ERR_CHAIN_MISSING_BLOCK', `the node serves no block ${height} below its head ${head.height}`)
+      next = height + page.length <= head.height ? request(height + page.length) : undefined
+      for (const served of page) {
+        await replay(served)
+        height++
       }
-      if (toHex(block.hash) !== served.hash) {
-        throw new Unsound(height, 'ERR_CHAIN_CORRUPT_BLOCK', `block ${height}: the node names hash ${served.hash}, its header hashes to ${toHex(block.hash)}`)
-      }
-      const { receipts } = await replica.applyBlock(block, { sync: false })
-      txs += receipts.length
-      options.onProgress?.(height, head.height)
     }
     height = head.height
     if (toHex(replica.head!.hash) !== head.hash) {

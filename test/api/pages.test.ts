@@ -1,9 +1,9 @@
-/** GET /v1/state (pages of world state under a prefix) and the exact block bytes of GET /v1/blocks/{h}, against a real node. */
+/** The paged reads, against a real node: GET /v1/state (world state under a prefix) and GET /v1/blocks (exact block bytes), and the bytes of GET /v1/blocks/{h}. */
 import t from 'tap'
 import { decode, toHex } from '../../src/crypto/index.js'
 import { decodeBlock } from '../../src/ledger/index.js'
 import { ApiError } from '../../src/api/index.js'
-import { statePageEntriesMax } from '../../src/api/constants.js'
+import { blockPageBlocksMax, statePageEntriesMax } from '../../src/api/constants.js'
 import { apiFixture, dataHash } from './fixture.js'
 
 t.test('state pages: every entry under the prefix once, in key order, with the values the node holds', async (t) => {
@@ -64,4 +64,37 @@ t.test('a block carries its exact stored bytes, which decode to the same block',
   const decoded = decodeBlock(Buffer.from(view.bytes, 'hex'))
   t.equal(toHex(decoded.hash), view.hash, 'the hash is the hash of those bytes')
   t.equal(toHex(decoded.txs[committed.index]!.id), committed.id)
+})
+
+t.test('block pages: every block from a height on, exact bytes, next until the head', async (t) => {
+  const { node, admin, url, client } = await apiFixture(t)
+  const b = await client.build(admin)
+  for (let i = 0; i < 4; i++) await client.submit(b.dataAdd({ id: `p${i}`, hash: dataHash() }))
+  const head = node.head
+  const seen: number[] = []
+  let from: number | undefined = 0
+  while (from !== undefined) {
+    const page = await client.blocks(from, { limit: 2 })
+    t.same(page.head, { height: head.height, hash: toHex(head.hash) })
+    t.ok(page.blocks.length >= 1 && page.blocks.length <= 2)
+    for (const block of page.blocks) {
+      const stored = (await node.getBlock(block.height))!
+      t.same(block.bytes, stored.bytes, `block ${block.height}: the stored bytes`)
+      t.equal(block.hash, toHex(stored.hash))
+      seen.push(block.height)
+    }
+    from = page.next
+  }
+  t.same(seen, Array.from({ length: head.height + 1 }, (_, h) => h), 'every height once, in order')
+  t.same((await client.blocks(head.height + 1)).blocks, [], 'past the head: no blocks')
+  t.equal((await client.blocks(head.height)).next, undefined, 'no next at the head')
+  for (const [query, why] of [
+    ['limit=0', 'limit 0'],
+    [`limit=${blockPageBlocksMax + 1}`, 'limit past the max'],
+    ['from=-1', 'a negative height']
+  ] as const) {
+    const res = await fetch(`${url}/v1/blocks?${query}`)
+    t.equal(res.status, 400, why)
+    t.equal(((await res.json()) as { code: string }).code, 'ERR_API_BAD_REQUEST', why)
+  }
 })
