@@ -31,19 +31,11 @@ export interface StateValue {
   readonly value: Uint8Array
 }
 
-/** One page of `stateList`: pass `next` back as `after` for the following page. */
 /** One page of `blocks`: exact bytes from a height on; pass `next` back as `from` for the following page. */
-export interface BlockPage {
-  readonly head: { readonly height: number; readonly hash: string }
-  readonly blocks: readonly { readonly height: number; readonly hash: string; readonly bytes: Uint8Array }[]
-  readonly next?: number
-}
+export type BlockPage = BlockPageView<Uint8Array>
 
-export interface StatePage {
-  readonly height: number
-  readonly entries: readonly { readonly key: string; readonly value: Uint8Array }[]
-  readonly next?: string
-}
+/** One page of `stateList`: pass `next` back as `after` for the following page. */
+export type StatePage = StatePageView<Uint8Array>
 
 /** What `submit` resolves with: the commit, or only the id when not waiting. */
 export type SubmitResult = CommittedTxView | { readonly id: string; readonly pending: true }

@@ -145,17 +145,17 @@ export interface StateView {
  * Blocks' exact bytes from a height on, as stored and hashed; `head` is the node's head when the page
  * was read, `next` the height to ask for the following page (absent at the head).
  */
-export interface BlockPageView {
+export interface BlockPageView<Bytes = string> {
   readonly head: { readonly height: number; readonly hash: string }
-  readonly blocks: readonly { readonly height: number; readonly hash: string; readonly bytes: string }[]
+  readonly blocks: readonly { readonly height: number; readonly hash: string; readonly bytes: Bytes }[]
   readonly next?: number
 }
 
 /** One page of world-state entries under a prefix, in key order; `next` (the last key) asks for the following page. */
-export interface StatePageView {
+export interface StatePageView<Bytes = string> {
   /** The head when the page was read. */
   readonly height: number
-  readonly entries: readonly { readonly key: string; readonly value: string }[]
+  readonly entries: readonly { readonly key: string; readonly value: Bytes }[]
   readonly next?: string
 }
 
