@@ -52,8 +52,11 @@ export interface BinResult {
   readonly stderr: string
 }
 
-/** Resolves when `child` exits, with all it printed; kills it and rejects after processTimeoutMs. */
-export function finished(child: ChildProcessWithoutNullStreams, what: string): Promise<BinResult> {
+/**
+ * Resolves when `child` exits, with all it printed; kills it and rejects after `timeoutMs` (default
+ * processTimeoutMs), counted from this call: a long-lived child (a network) needs its whole life.
+ */
+export function finished(child: ChildProcessWithoutNullStreams, what: string, timeoutMs = processTimeoutMs): Promise<BinResult> {
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s))
@@ -61,8 +64,8 @@ export function finished(child: ChildProcessWithoutNullStreams, what: string): P
   return new Promise<BinResult>((resolve, reject) => {
     const guard = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`${what} did not exit within ${processTimeoutMs} ms; stderr: ${stderr}`))
-    }, processTimeoutMs)
+      reject(new Error(`${what} did not exit within ${timeoutMs} ms; stderr: ${stderr}`))
+    }, timeoutMs)
     child.once('error', (err) => {
       clearTimeout(guard)
       reject(err)
