@@ -16,7 +16,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fromHex, toHex } from '../crypto/index.js'
 import { decodeTx, provFormats } from '../ledger/index.js'
-import type { AppliedBlock, Block, ChainHead, ProvFormat, ProvQueries, Receipt, Tx, TxRecord } from '../ledger/index.js'
+import type { AppliedBlock, Block, ChainHead, ProvFormat, ProvQueries, Tx, TxRecord } from '../ledger/index.js'
 import type { LineageDirection, QualifiedName } from '../prov/index.js'
 import { apiBodyBytesMax, apiHostDefault, metricsContentType, apiPortDefault, rateLimitBurstDefault, rateLimitClientsMax, rateLimitPerSecondDefault, sseBufferedBytesMax, sseClientsMax, sseHeartbeatMs, blockPageBlocksDefault, blockPageBlocksMax, blockPageBytesMax, statePageEntriesDefault, statePageEntriesMax, submitWaitMsDefault } from './constants.js'
 import { ApiRequestError } from './errors.js'
@@ -37,8 +37,6 @@ export interface ApiNode {
   submitTx(tx: Tx | Uint8Array, options?: { signal?: AbortSignal }): Promise<CommittedTxView>
   getBlock(height: number): Promise<Block | undefined>
   getTx(id: Uint8Array): Promise<TxRecord | undefined>
-  /** The receipts of block `height`, in tx order (one read, where getTx per tx would decode the block each time). */
-  getReceipts(height: number): Promise<readonly Receipt[] | undefined>
   getState(key: string): Promise<Uint8Array | undefined>
   getStateLinearizable(key: string, options?: { signal?: AbortSignal }): Promise<Uint8Array | undefined>
   getStateAt(key: string, height: number): Promise<Uint8Array | undefined>
@@ -313,7 +311,8 @@ export function createApiServer(node: ApiNode, options: ApiServerOptions = {}): 
     if (!/^\d{1,16}$/.test(param)) throw badRequest(`a block height is a non-negative integer, not ${JSON.stringify(param.slice(0, 40))}`)
     const block = await node.getBlock(Number(param))
     if (block === undefined) throw new ApiRequestError(404, 'ERR_API_NOT_FOUND', `no block at height ${param} (head is ${node.head.height})`)
-    return { status: 200, json: blockView(block, (await node.getReceipts(block.header.height)) ?? []) }
+    const records = await Promise.all(block.txs.map((tx) => node.getTx(tx.id)))
+    return { status: 200, json: blockView(block, records.map((r) => r?.receipt)) }
   }
 
   /** Blocks' exact bytes from a height on: what an auditor replays (`tom verify`), without a request per block. */

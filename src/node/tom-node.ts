@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import { bytesEqual, loadKeyFile, Signer, toHex, peerIdOf, WorkerVerifier } from '../crypto/index.js'
 import { blockDocument, decodeTx, Ledger, signTx, ledgerDocument, LevelKvStore, lineageExport, ProvQueries, serialiseProv } from '../ledger/index.js'
-import type { AppliedBlock, Block, ChainHead, ProvFormat, Receipt, StateReader, Tx, TxRecord } from '../ledger/index.js'
+import type { AppliedBlock, Block, ChainHead, ProvFormat, StateReader, Tx, TxRecord } from '../ledger/index.js'
 import { CoreContracts, listNodes, listOpenActions, stateKeyOfProvId } from '../contracts/index.js'
 import { DockerContainerRuntime, Orchestrator } from '../orchestrator/index.js'
 import type { LineageDirection, QualifiedName } from '../prov/index.js'
@@ -387,11 +387,6 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
 
   getTx(id: Uint8Array): Promise<TxRecord | undefined> {
     return this.#ledger.getTx(id)
-  }
-
-  /** The receipts of block `height`, in tx order. */
-  getReceipts(height: number): Promise<Receipt[] | undefined> {
-    return this.#ledger.getReceipts(height)
   }
 
   getState(key: string): Promise<Uint8Array | undefined> {

@@ -103,7 +103,6 @@ t.test('503 without a leader, 504 when the commit does not come, 500 without det
     submitTx: (_tx, options) => new Promise((_resolve, reject) => options?.signal?.addEventListener('abort', () => reject(options.signal!.reason))),
     getBlock: () => Promise.reject(new Error('disk on fire: secret path /var/x')),
     getTx: (id) => node.getTx(id),
-    getReceipts: (height) => node.getReceipts(height),
     getState: (key) => node.getState(key),
     getStateLinearizable: (key) => node.getState(key),
     getStateAt: (key, h) => node.getStateAt(key, h),
