@@ -96,7 +96,8 @@ function readCommands(program: Command): void {
     .description("the node's role, the leader it knows, the network and its head")
     .action(async (_opts: object, command: Command) => {
       const session = TomSession.of(command)
-      output(session, { node: session.client.url, ...(await session.client.status()) })
+      // `api`: the URL asked, beside what the node says of itself (its `node` is its name and keys).
+      output(session, { api: session.client.url, ...(await session.client.status()) })
     })
 
   program

@@ -43,7 +43,7 @@ export function addVerifyCommand(program: Command): void {
         { head, blocks: (from, { signal }) => servedBlocks(client, from, signal) },
         { onProgress: (h, top) => progress.update(h + 1, top + 1) }
       ).finally(() => progress.end())
-      const shown = { node: client.url, ...report }
+      const shown = { api: client.url, ...report }
       if (session.json) printJson(shown)
       else if (report.ok) process.stdout.write(`chain sound: height ${report.height}, head ${report.hash}, ${report.txs} txs, ${report.ms} ms (${client.url})\n`)
       else process.stdout.write(`chain UNSOUND at height ${report.height}: ${report.code}: ${report.reason} (${client.url})\n`)

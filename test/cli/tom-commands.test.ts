@@ -70,10 +70,10 @@ t.test('tom against a one-node network', { skip, timeout: 180_000 }, async (t) =
   }
 
   await t.test('status: the node, its role, the network and head; --node and TOM_NODE', async (t) => {
-    const s = await tomJson<{ node: string; role: string; network: string; head: { height: number } }>('status')
+    const s = await tomJson<{ api: string; role: string; network: string; head: { height: number } }>('status')
     t.equal(s.role, 'leader')
     t.match(s.network, /^[0-9a-f]{64}$/)
-    t.equal(s.node, url)
+    t.equal(s.api, url, 'the URL asked')
     const human = await runBin('tom', ['status', '--node', url], { cwd: work })
     t.equal(human.code, 0, human.stderr)
     t.match(human.stdout, /^role: leader$/m, 'human text: key: value lines')
