@@ -38,8 +38,13 @@ t.test('tom against a one-node network', { skip, timeout: 180_000 }, async (t) =
   // The network lives as long as the test, so it is not bounded like a short-lived command.
   up.stderr.resume()
   const exited = new Promise<number | null>((resolve) => up.once('close', (code) => resolve(code)))
-  t.teardown(() => {
-    if (up.exitCode === null) up.kill('SIGKILL')
+  // On a failure midway: SIGINT, so that up stops its nodes (a SIGKILL would leave them running).
+  t.teardown(async () => {
+    if (up.exitCode !== null) return
+    up.kill('SIGINT')
+    const guard = setTimeout(() => up.kill('SIGKILL'), processTimeoutMs)
+    await exited
+    clearTimeout(guard)
   })
   const url = await new Promise<string>((resolve, reject) => {
     const guard = setTimeout(() => reject(new Error('no leader in time')), processTimeoutMs * 2)

@@ -93,7 +93,14 @@ t.test('the README walk-through in a fresh clone against npm start', { timeout: 
       // The group is gone already.
     }
   }
-  t.teardown(() => killGroup('SIGKILL'))
+  // On a failure midway: Ctrl-C first, so that the nodes (each in its own group) are stopped too.
+  t.teardown(async () => {
+    if (start.exitCode !== null || start.signalCode !== null) return
+    killGroup('SIGINT')
+    const guard = setTimeout(() => killGroup('SIGKILL'), startMs)
+    await exited
+    clearTimeout(guard)
+  })
   const apis: string[] = []
   await new Promise<void>((resolve, reject) => {
     const guard = setTimeout(() => reject(new Error(`npm start: no leader within ${startMs} ms; stderr: ${startErr.slice(-2000)}`)), startMs)
