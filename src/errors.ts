@@ -12,6 +12,7 @@ import { aclErrorCodes } from './contracts/acl.js'
 import { nodeErrorCodes, raftStorageErrorCodes } from './node/index.js'
 import { orchestratorErrorCodes, runtimeErrorCodes } from './orchestrator/errors.js'
 import { apiErrorCodes } from './api/errors.js'
+import { cliErrorCodes } from './cli/errors.js'
 
 export interface ErrorRegistry {
   readonly module: string
@@ -37,5 +38,6 @@ export const errorRegistries: readonly ErrorRegistry[] = [
   { module: 'node: Raft storage', codes: raftStorageErrorCodes },
   { module: 'orchestrator: container runtime', codes: runtimeErrorCodes },
   { module: 'orchestrator', codes: orchestratorErrorCodes },
-  { module: 'api', codes: apiErrorCodes }
+  { module: 'api', codes: apiErrorCodes },
+  { module: 'cli', codes: cliErrorCodes }
 ]

@@ -15,7 +15,7 @@ import { clientTxTtlMsDefault } from './constants.js'
 import { ApiError } from './errors.js'
 import { followEvents } from './event-reader.js'
 import type { NodeEvent } from './event-reader.js'
-import type { ActionEvent, BlockView, CommittedTxView, StatusView, TxRecordView } from './wire.js'
+import type { ActionEvent, BlockPageView, BlockView, CommittedTxView, StatePageView, StatusView, TxRecordView } from './wire.js'
 
 export interface TomClientOptions {
   /** The node's API base URL, e.g. http://127.0.0.1:7070. */
@@ -43,6 +43,12 @@ export interface StateValue {
   readonly height: number
   readonly value: Uint8Array
 }
+
+/** One page of `blocks`: exact bytes from a height on; pass `next` back as `from` for the following page. */
+export type BlockPage = BlockPageView<Uint8Array>
+
+/** One page of `stateList`: pass `next` back as `after` for the following page. */
+export type StatePage = StatePageView<Uint8Array>
 
 /** What `submit` resolves with: the commit, or only the id when not waiting. */
 export type SubmitResult = CommittedTxView | { readonly id: string; readonly pending: true }
@@ -115,7 +121,8 @@ export interface ActionReportPayload {
 export interface ContractDeployPayload {
   readonly name: string
   readonly source: string
-  readonly version?: string
+  /** The version this deploy must become (the next one): a guard against a concurrent upgrade. */
+  readonly version?: number
 }
 
 export interface SignOptions {
@@ -279,6 +286,13 @@ export class TomClient {
     return this.#json(`/v1/blocks/${height}`, options)
   }
 
+  /** Blocks' exact bytes from `from` on, a page at a time (at most `limit`, and a byte budget the node sets). */
+  async blocks(from: number, options: { limit?: number } & Signal = {}): Promise<BlockPage> {
+    checkHeight(from, 'from')
+    const page = await this.#json<BlockPageView>(`/v1/blocks${suffix(params({ from, limit: options.limit }))}`, options)
+    return { ...page, blocks: page.blocks.map((b) => ({ ...b, bytes: fromHex(b.bytes) })) }
+  }
+
   async tx(id: string | Uint8Array, options: Signal = {}): Promise<TxRecordView> {
     const hex = typeof id === 'string' ? id : toHex(id)
     return this.#json(`/v1/txs/${encodeURIComponent(hex)}`, options)
@@ -296,6 +310,12 @@ export class TomClient {
       if (err instanceof ApiError && err.code === 'ERR_API_NOT_FOUND') return undefined
       throw err
     }
+  }
+
+  /** One page of the world-state entries whose key starts with `prefix`, in key order. */
+  async stateList(prefix: string, options: { limit?: number; after?: string } & Signal = {}): Promise<StatePage> {
+    const page = await this.#json<StatePageView>(`/v1/state${suffix(params({ prefix, limit: options.limit, after: options.after }))}`, options)
+    return { ...page, entries: page.entries.map((e) => ({ key: e.key, value: fromHex(e.value) })) }
   }
 
   async status(options: Signal = {}): Promise<StatusView> {

@@ -35,6 +35,16 @@ export const eventsReconnectDelayMs = 100
 export const eventsReconnectDelayMaxMs = 5_000
 /** Largest SSE event the client parses; a longer one is a broken or hostile server. */
 export const sseEventBytesMax = 64 * 1024 * 1024
+/** Blocks in one page of GET /v1/blocks unless the client asks for fewer. */
+export const blockPageBlocksDefault = 100
+/** Most blocks in one page of GET /v1/blocks. */
+export const blockPageBlocksMax = 500
+/** A page of GET /v1/blocks stops once its blocks' bytes pass this (a page holds at least one block). */
+export const blockPageBytesMax = 8 * 1024 * 1024
+/** State entries in one page of GET /v1/state unless the client asks for fewer. */
+export const statePageEntriesDefault = 100
+/** Most state entries in one page of GET /v1/state. */
+export const statePageEntriesMax = 1000
 /** How long a tx the SDK builds stays valid unless told otherwise. */
 export const clientTxTtlMsDefault = 60_000
 /** The Prometheus text exposition format, as /metrics serves it. */

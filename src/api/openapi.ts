@@ -73,6 +73,29 @@ export const openApiDocument = Object.freeze({
         responses: { '200': { description: 'the block', content: json(ref('Block')) }, '400': common['400'], '404': errorResponse('no block at that height (ERR_API_NOT_FOUND)'), '429': common['429'] }
       }
     },
+    '/v1/blocks': {
+      get: {
+        operationId: 'listBlocks',
+        summary: "One page of blocks' exact bytes from a height on (what an auditor replays)",
+        parameters: [query('from', count, 'first height (default 0)'), query('limit', { type: 'integer', minimum: 1, maximum: 500, default: 100 }, 'most blocks; a page also stops past 8 MiB of blocks')],
+        responses: {
+          '200': {
+            description: 'the blocks and, unless at the head, next',
+            content: json({
+              type: 'object',
+              required: ['head', 'blocks'],
+              properties: {
+                head: { type: 'object', required: ['height', 'hash'], properties: { height: count, hash: hex } },
+                blocks: { type: 'array', items: { type: 'object', required: ['height', 'hash', 'bytes'], properties: { height: count, hash: hex, bytes: hex } } },
+                next: count
+              }
+            })
+          },
+          '400': common['400'],
+          '429': common['429']
+        }
+      }
+    },
     '/v1/state/{key}': {
       get: {
         operationId: 'getState',
@@ -83,6 +106,14 @@ export const openApiDocument = Object.freeze({
           query('linearizable', { type: 'boolean', default: false }, 'reflect every tx committed anywhere before the call (asks the leader)')
         ],
         responses: { '200': { description: 'the value', content: json(ref('State')) }, '400': common['400'], '404': errorResponse('no value at that key (ERR_API_NOT_FOUND)'), '429': common['429'], '503': common['503'] }
+      }
+    },
+    '/v1/state': {
+      get: {
+        operationId: 'listState',
+        summary: 'One page of the world-state entries under a key prefix, in key order',
+        parameters: [query('prefix', { type: 'string', default: '' }, 'keys that start with this, e.g. device/'), query('limit', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, 'most entries'), query('after', { type: 'string' }, 'the `next` of the previous page')],
+        responses: { '200': { description: 'entries and, if more follow, next', content: json(ref('StatePage')) }, '400': common['400'], '429': common['429'] }
       }
     },
     '/v1/status': {
@@ -200,14 +231,20 @@ export const openApiDocument = Object.freeze({
       TxRecord: { allOf: [ref('CommittedTx'), { type: 'object', required: ['tx'], properties: { tx: ref('Tx') } }] },
       Block: {
         type: 'object',
-        required: ['height', 'hash', 'header', 'sig', 'txs'],
+        required: ['height', 'hash', 'header', 'sig', 'bytes', 'txs'],
         properties: {
           height: count,
           hash: hex,
           header: { type: 'object', required: ['height', 'prevHash', 'time', 'txRoot', 'stateRoot', 'proposer', 'raftTerm', 'raftIndex'] },
           sig: hex,
+          bytes: { ...hex, description: 'the exact CBOR of the block, as hashed and signed' },
           txs: { type: 'array', items: { allOf: [ref('Tx'), { type: 'object', properties: { receipt: ref('Receipt') } }] } }
         }
+      },
+      StatePage: {
+        type: 'object',
+        required: ['height', 'entries'],
+        properties: { height: count, entries: { type: 'array', items: { type: 'object', required: ['key', 'value'], properties: { key: { type: 'string' }, value: hex } } }, next: { type: 'string' } }
       },
       State: { type: 'object', required: ['key', 'height', 'value'], properties: { key: { type: 'string' }, height: count, value: hex } },
       Status: {

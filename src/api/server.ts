@@ -18,12 +18,12 @@ import { fromHex, toHex } from '../crypto/index.js'
 import { decodeTx, provFormats } from '../ledger/index.js'
 import type { AppliedBlock, ChainHead, ProvFormat, ProvQueries, Tx, TxRecord } from '../ledger/index.js'
 import type { LineageDirection, QualifiedName } from '../prov/index.js'
-import { apiBodyBytesMax, apiHostDefault, metricsContentType, apiPortDefault, rateLimitBurstDefault, rateLimitClientsMax, rateLimitPerSecondDefault, sseClientsMax, submitWaitMsDefault } from './constants.js'
+import { apiBodyBytesMax, apiHostDefault, metricsContentType, apiPortDefault, rateLimitBurstDefault, rateLimitClientsMax, rateLimitPerSecondDefault, sseClientsMax, blockPageBlocksDefault, blockPageBlocksMax, blockPageBytesMax, statePageEntriesDefault, statePageEntriesMax, submitWaitMsDefault } from './constants.js'
 import { ApiRequestError } from './errors.js'
 import { openApiDocument } from './openapi.js'
 import { RenderedBlocks, startEventStream } from './event-stream.js'
 import { blockView, statusView, toJsonValue, txRecordView } from './wire.js'
-import type { ActionEvent, CommittedTxView, JsonValue, NodeStatusSource, StateView } from './wire.js'
+import type { ActionEvent, BlockPageView, CommittedTxView, JsonValue, NodeStatusSource, StatePageView, StateView } from './wire.js'
 
 /**
  * What the API needs of a node. TomNode satisfies it. Contract: `submitTx` resolves once the tx is
@@ -46,6 +46,8 @@ export interface ApiNode {
   getState(key: string): Promise<Uint8Array | undefined>
   getStateLinearizable(key: string, options?: { signal?: AbortSignal }): Promise<Uint8Array | undefined>
   getStateAt(key: string, height: number): Promise<Uint8Array | undefined>
+  /** World-state entries under `prefix` in key order, at most `limit`, after the key `after` when given. */
+  scanState(prefix: string, limit: number, after?: string): Promise<[string, Uint8Array][]>
   exportProv(
     what: { block: number } | { from?: number; to?: number } | { lineage: QualifiedName; direction?: LineageDirection; depth?: number; limit?: number },
     format: ProvFormat,
@@ -332,6 +334,25 @@ export function createApiServer(node: ApiNode, options: ApiServerOptions = {}): 
     return { status: 200, json: blockView(applied.block, applied.receipts) }
   }
 
+  /** Blocks' exact bytes from a height on: what an auditor replays (`tom verify`), without a request per block. */
+  const listBlocks = async ({ node, url }: Context): Promise<Reply> => {
+    const head = node.head
+    const from = intParam(url, 'from') ?? 0
+    const limit = intParam(url, 'limit', blockPageBlocksMax) ?? blockPageBlocksDefault
+    if (limit === 0) throw badRequest('limit must be at least 1')
+    const blocks: { height: number; hash: string; bytes: string }[] = []
+    let bytes = 0
+    for (let height = from; height <= head.height && blocks.length < limit && (blocks.length === 0 || bytes < blockPageBytesMax); height++) {
+      const block = (await node.getAppliedBlock(height))?.block
+      if (block === undefined) break
+      blocks.push({ height, hash: toHex(block.hash), bytes: toHex(block.bytes) })
+      bytes += block.bytes.length
+    }
+    const last = from + blocks.length - 1
+    const view: BlockPageView = { head: { height: head.height, hash: toHex(head.hash) }, blocks, ...(blocks.length > 0 && last < head.height ? { next: last + 1 } : {}) }
+    return { status: 200, json: view }
+  }
+
   const getTx = async ({ node, param }: Context): Promise<Reply> => {
     if (!txIdPattern.test(param)) throw badRequest(`a tx id is 64 hex digits, not ${JSON.stringify(param.slice(0, 80))}`)
     const record = await node.getTx(fromHex(param.toLowerCase()))
@@ -358,6 +379,20 @@ export function createApiServer(node: ApiNode, options: ApiServerOptions = {}): 
     }
     if (value === undefined) throw new ApiRequestError(404, 'ERR_API_NOT_FOUND', `no state at key ${JSON.stringify(param.slice(0, 200))} at height ${at}`)
     const view: StateView = { key: param, height: at, value: toHex(value) }
+    return { status: 200, json: view }
+  }
+
+  const listState = async ({ node, url }: Context): Promise<Reply> => {
+    const prefix = url.searchParams.get('prefix') ?? ''
+    const after = url.searchParams.get('after') ?? undefined
+    if (after !== undefined && !after.startsWith(prefix)) throw badRequest('after must be a key under prefix: the `next` of the previous page')
+    const limit = intParam(url, 'limit', statePageEntriesMax) ?? statePageEntriesDefault
+    if (limit === 0) throw badRequest('limit must be at least 1')
+    const height = node.head.height
+    // One entry more than the page tells whether another page follows.
+    const found = await node.scanState(prefix, limit + 1, after)
+    const entries = found.slice(0, limit).map(([key, value]) => ({ key, value: toHex(value) }))
+    const view: StatePageView = { height, entries, ...(found.length > limit ? { next: entries.at(-1)!.key } : {}) }
     return { status: 200, json: view }
   }
 
@@ -413,7 +448,9 @@ export function createApiServer(node: ApiNode, options: ApiServerOptions = {}): 
     submitTx: submit,
     getTx,
     getBlock,
+    listBlocks,
     getState,
+    listState,
     getStatus,
     metrics,
     provLineage: lineage,
@@ -550,7 +587,9 @@ export const apiRoutes = Object.freeze([
   { method: 'POST', path: '/v1/txs', operationId: 'submitTx' },
   { method: 'GET', path: '/v1/txs/{id}', operationId: 'getTx' },
   { method: 'GET', path: '/v1/blocks/{height}', operationId: 'getBlock' },
+  { method: 'GET', path: '/v1/blocks', operationId: 'listBlocks' },
   { method: 'GET', path: '/v1/state/{key}', operationId: 'getState' },
+  { method: 'GET', path: '/v1/state', operationId: 'listState' },
   { method: 'GET', path: '/v1/status', operationId: 'getStatus' },
   { method: 'GET', path: '/v1/prov/lineage/{id}', operationId: 'provLineage' },
   { method: 'GET', path: '/v1/prov/who-touched/{id}', operationId: 'provWhoTouched' },

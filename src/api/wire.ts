@@ -81,6 +81,8 @@ export interface BlockView {
   readonly hash: string
   readonly header: BlockHeaderView
   readonly sig: string
+  /** The block's exact CBOR, as stored and hashed: what an auditor (`tom verify`) checks. */
+  readonly bytes: string
   readonly txs: readonly (TxView & { readonly receipt: Receipt | null })[]
 }
 
@@ -101,6 +103,7 @@ export function blockView(block: Block, receipts: readonly (Receipt | undefined)
       raftIndex: h.raftIndex
     },
     sig: toHex(block.sig),
+    bytes: toHex(block.bytes),
     txs: block.txs.map((tx, i) => ({ ...txView(tx), receipt: receipts[i] ?? null }))
   }
 }
@@ -206,6 +209,24 @@ export interface StateView {
   /** The height the value was read at: the head's, or the one asked for. */
   readonly height: number
   readonly value: string
+}
+
+/**
+ * Blocks' exact bytes from a height on, as stored and hashed; `head` is the node's head when the page
+ * was read, `next` the height to ask for the following page (absent at the head).
+ */
+export interface BlockPageView<Bytes = string> {
+  readonly head: { readonly height: number; readonly hash: string }
+  readonly blocks: readonly { readonly height: number; readonly hash: string; readonly bytes: Bytes }[]
+  readonly next?: number
+}
+
+/** One page of world-state entries under a prefix, in key order; `next` (the last key) asks for the following page. */
+export interface StatePageView<Bytes = string> {
+  /** The head when the page was read. */
+  readonly height: number
+  readonly entries: readonly { readonly key: string; readonly value: Bytes }[]
+  readonly next?: string
 }
 
 export type SubmitView = CommittedTxView | { readonly id: string; readonly pending: true }

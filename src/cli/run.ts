@@ -16,8 +16,12 @@ export function printJson(value: unknown): void {
 export async function runCli(program: Command, argv: string[] = process.argv): Promise<void> {
   const name = program.name()
   // commander copies these settings only to subcommands created after they are set: apply them to all.
+  // Commander's own complaints (unknown option, missing argument) become the same one line as any
+  // other error: `<cli>: ERR_CLI_USAGE: message`.
+  const usageLine = (text: string): string => `${name}: ERR_CLI_USAGE: ${text.replace(/^error: /, '').trim().split('\n').join(' ')}\n`
   const configure = (command: Command): void => {
     command.exitOverride()
+    command.configureOutput({ outputError: (text, write) => write(usageLine(text)) })
     for (const sub of command.commands) configure(sub)
   }
   configure(program)

@@ -45,7 +45,10 @@ export async function runUp(options: UpOptions): Promise<void> {
   const exited: Promise<void>[] = []
   for (let k = 1; k <= count; k++) {
     const nodeDir = localNodeDir(dir, k)
-    const child = spawn(process.execPath, [bin, 'start', '--dir', nodeDir], { stdio: ['ignore', 'ignore', 'pipe'] })
+    // Each node in its own process group: a terminal's Ctrl-C reaches this process alone, which stops
+    // the nodes with one signal each. In the terminal's group a node would get the SIGINT and then
+    // our SIGTERM, and a second signal makes tom-node exit at once, without its graceful close.
+    const child = spawn(process.execPath, [bin, 'start', '--dir', nodeDir], { stdio: ['ignore', 'ignore', 'pipe'], detached: true })
     children.push(child)
     const log = createWriteStream(join(nodeDir, 'node.log'), { flags: 'a' })
     createInterface({ input: child.stderr! }).on('line', (line) => {
@@ -54,7 +57,8 @@ export async function runUp(options: UpOptions): Promise<void> {
     })
     exited.push(
       new Promise((resolve) =>
-        child.on('exit', (code, signal) => {
+        // 'close', not 'exit': the node's last log lines (its graceful close) are read by then.
+        child.on('close', (code, signal) => {
           log.end()
           if (!stopping) process.stderr.write(`node${k} exited (${signal ?? `code ${code}`}); see ${join(nodeDir, 'node.log')}\n`)
           resolve()
@@ -64,7 +68,11 @@ export async function runUp(options: UpOptions): Promise<void> {
   }
   process.stdout.write(`${count} nodes starting; logs in ${dir}/nodeK/node.log. Ctrl-C stops them.\n`)
   const stop = (): void => {
-    if (stopping) return
+    if (stopping) {
+      // A second Ctrl-C: passed on, and a node's second signal makes it exit at once.
+      for (const c of children) c.kill('SIGINT')
+      return
+    }
     stopping = true
     process.stderr.write('stopping the nodes\n')
     for (const c of children) c.kill('SIGTERM')

@@ -9,7 +9,7 @@
  * it computed the same state. It commits to the state's history rather than being a Merkle tree of the
  * current state (no per-key proofs yet), which keeps it O(writes) per block.
  */
-import { encode, decode, bytesEqual, concatBytes, fromHex, merkleRoot, sha256, toHex, hashBytes } from '../crypto/index.js'
+import { encode, decode, bytesEqual, compareBytes, concatBytes, fromHex, merkleRoot, sha256, toHex, hashBytes } from '../crypto/index.js'
 import { inlineVerifier } from '../crypto/index.js'
 import type { BatchVerifier, CborValue } from '../crypto/index.js'
 import { decodeBlock, verifyBlockSignature, zeroHash } from './block.js'
@@ -417,10 +417,10 @@ export class Ledger {
 
   /**
    * World-state entries whose key starts with `prefix`, in key order, at most `limit`: committed state
-   * as of the head (not a block being applied).
+   * as of the head (not a block being applied). With `after`, only keys after that one: the next page.
    */
-  async scanState(prefix: string, limit: number): Promise<[string, Uint8Array][]> {
-    return this.#scanKeys(layout.state(prefix), limit)
+  async scanState(prefix: string, limit: number, after?: string): Promise<[string, Uint8Array][]> {
+    return this.#scanKeys(layout.state(prefix), limit, after === undefined ? undefined : layout.state(after))
   }
 
   /** A provenance index record (see provenance.ts). */
@@ -434,11 +434,12 @@ export class Ledger {
   }
 
   /** Records whose stored key starts with `start` (one prefix byte, then UTF-8), keys without that byte. */
-  async #scanKeys(start: Uint8Array, limit: number): Promise<[string, Uint8Array][]> {
+  async #scanKeys(start: Uint8Array, limit: number, after?: Uint8Array): Promise<[string, Uint8Array][]> {
     // UTF-8 never holds 0xff, so this bounds every key that extends the prefix.
     const lt = concatBytes(start, Uint8Array.of(0xff))
+    const from = after !== undefined && compareBytes(after, start) >= 0 ? { gt: after } : { gte: start }
     const out: [string, Uint8Array][] = []
-    for await (const [key, value] of this.#store.entries({ gte: start, lt, limit })) out.push([utf8Decoder.decode(key.subarray(1)), value])
+    for await (const [key, value] of this.#store.entries({ ...from, lt, limit })) out.push([utf8Decoder.decode(key.subarray(1)), value])
     return out
   }
 

@@ -1,7 +1,8 @@
 /** Finding free TCP ports on loopback, for local networks, tests and benchmarks. */
 import { createServer } from 'node:net'
 
-function portFree(port: number): Promise<boolean> {
+/** Whether `port` is free on 127.0.0.1 now. */
+export function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer()
     server.once('error', () => resolve(false))

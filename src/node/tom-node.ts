@@ -492,6 +492,11 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
     return this.#ledger.getStateAt(key, height)
   }
 
+  /** World-state entries under `prefix` in key order, at most `limit`, after the key `after` when given. */
+  scanState(prefix: string, limit: number, after?: string): Promise<[string, Uint8Array][]> {
+    return this.#ledger.scanState(prefix, limit, after)
+  }
+
   /** Provenance queries (lineage, who touched X, history, state at a height, an agent's txs, historian), from this node's indexes. */
   get prov(): ProvQueries {
     this.#provQueries ??= new ProvQueries(this.#ledger, { stateKeyOf: stateKeyOfProvId })

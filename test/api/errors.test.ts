@@ -108,6 +108,7 @@ t.test('503 without a leader, 504 when the commit does not come, 500 without det
     getState: (key) => node.getState(key),
     getStateLinearizable: (key) => node.getState(key),
     getStateAt: (key, h) => node.getStateAt(key, h),
+    scanState: (prefix, limit, after) => node.scanState(prefix, limit, after),
     exportProv: (what, format) => node.exportProv(what, format),
     on: () => undefined,
     off: () => undefined,

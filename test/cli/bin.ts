@@ -24,11 +24,25 @@ export function distMissing(bin: 'tom-node' | 'tom'): string | false {
 function childEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env }
   delete env.TOM_DEBUG
+  // A tom command under test talks to the node and key the test names, never to the tester's own.
+  delete env.TOM_NODE
+  delete env.TOM_KEY
   return env
 }
 
-export function spawnBin(bin: 'tom-node' | 'tom', args: string[]): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, [join(repoRoot, 'bin', `${bin}.js`), ...args], { cwd: repoRoot, env: childEnv(), stdio: 'pipe' })
+/** Where the child runs and what it adds to (or, with undefined, removes from) the environment. */
+export interface BinOptions {
+  readonly cwd?: string
+  readonly env?: Readonly<Record<string, string | undefined>>
+}
+
+export function spawnBin(bin: 'tom-node' | 'tom', args: string[], options: BinOptions = {}): ChildProcessWithoutNullStreams {
+  const env = childEnv()
+  for (const [k, v] of Object.entries(options.env ?? {})) {
+    if (v === undefined) delete env[k]
+    else env[k] = v
+  }
+  return spawn(process.execPath, [join(repoRoot, 'bin', `${bin}.js`), ...args], { cwd: options.cwd ?? repoRoot, env, stdio: 'pipe' })
 }
 
 export interface BinResult {
@@ -38,8 +52,11 @@ export interface BinResult {
   readonly stderr: string
 }
 
-/** Resolves when `child` exits, with all it printed; kills it and rejects after processTimeoutMs. */
-export function finished(child: ChildProcessWithoutNullStreams, what: string): Promise<BinResult> {
+/**
+ * Resolves when `child` exits, with all it printed; kills it and rejects after `timeoutMs` (default
+ * processTimeoutMs), counted from this call: a long-lived child (a network) needs its whole life.
+ */
+export function finished(child: ChildProcessWithoutNullStreams, what: string, timeoutMs = processTimeoutMs): Promise<BinResult> {
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s))
@@ -47,8 +64,8 @@ export function finished(child: ChildProcessWithoutNullStreams, what: string): P
   return new Promise<BinResult>((resolve, reject) => {
     const guard = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`${what} did not exit within ${processTimeoutMs} ms; stderr: ${stderr}`))
-    }, processTimeoutMs)
+      reject(new Error(`${what} did not exit within ${timeoutMs} ms; stderr: ${stderr}`))
+    }, timeoutMs)
     child.once('error', (err) => {
       clearTimeout(guard)
       reject(err)
@@ -60,8 +77,8 @@ export function finished(child: ChildProcessWithoutNullStreams, what: string): P
   })
 }
 
-export function runBin(bin: 'tom-node' | 'tom', args: string[]): Promise<BinResult> {
-  return finished(spawnBin(bin, args), `${bin} ${args.join(' ')}`)
+export function runBin(bin: 'tom-node' | 'tom', args: string[], options: BinOptions = {}): Promise<BinResult> {
+  return finished(spawnBin(bin, args, options), `${bin} ${args.join(' ')}`)
 }
 
 /**

@@ -100,7 +100,7 @@ async function usageErrors(t: Test, cases: [string, string[]][]): Promise<void> 
   for (const [name, args] of cases) {
     const r = await runBin('tom-node', args)
     t.equal(r.code, 2, `${name}: exit 2`)
-    t.match(r.stderr, /error/i, `${name}: says why on stderr`)
+    t.match(r.stderr, /^tom-node: ERR_CLI_USAGE: \S[^\n]*\n$/, `${name}: says why on stderr, in one line`)
     t.equal(r.stdout, '', `${name}: nothing on stdout`)
   }
 }

@@ -16,7 +16,8 @@ t.test('tom-node up: three nodes, their APIs, a tx through a follower, a gracefu
   // Three p2p ports and the three API ports 100 above them.
   const base = await findFreePorts(3)
   const up = spawnBin('tom-node', ['up', '--dir', dir, '--nodes', '3', '--base-port', String(base)])
-  const done = finished(up, 'tom-node up')
+  // The network's whole life, from start to graceful stop, on a machine that may be busy.
+  const done = finished(up, 'tom-node up', processTimeoutMs * 4)
   t.teardown(() => {
     if (up.exitCode === null) up.kill('SIGKILL')
   })
