@@ -124,6 +124,8 @@ const statusByCode: Readonly<Record<string, number>> = {
   ERR_NO_LEADER: 503,
   ERR_NOT_LEADER: 503,
   ERR_MEMPOOL_FULL: 503,
+  // A follower's forwarding to the leader is at its in-flight limit: retry later, maybe on the leader.
+  ERR_P2P_BUSY: 503,
   ERR_NODE_STOPPED: 503,
   ERR_READ_UNCONFIRMED: 503,
   ERR_PROV_QUERY_BAD_ID: 400,
@@ -294,19 +296,35 @@ export function createApiServer(node: ApiNode, options: ApiServerOptions = {}): 
   const limiter = rateLimit === false ? undefined : new RateLimiter(rateLimit.burst, rateLimit.perSecond, config.clock)
   const stopping = new AbortController()
   const streams = new Set<ServerResponse>()
+  /** The requests being answered, aborted when the server stops. */
+  const requests = new Set<AbortController>()
   const rendered = new RenderedBlocks(node)
   let server: Server | undefined
 
-  /** `work` under the submit wait: past it, 504 (the tx may still be admitted or commit). */
+  /**
+   * `work` under the submit wait: past it, 504 (the tx may still be admitted or commit). A plain timer
+   * and controller, cleared on the answer: AbortSignal.timeout would keep every request's timer (and
+   * AbortSignal.any every request's signal) alive for the whole wait, which under load is megabytes.
+   */
   const withinSubmitWait = async <T>(tx: Tx, what: 'admitted' | 'committed', signal: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
-    const timeout = AbortSignal.timeout(config.submitWaitMs)
+    const waiting = new AbortController()
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      waiting.abort(new Error('the submit wait ran out'))
+    }, config.submitWaitMs)
+    const onAbort = (): void => waiting.abort(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
     try {
-      return await work(AbortSignal.any([signal, timeout]))
+      return await work(waiting.signal)
     } catch (err) {
-      if (timeout.aborted && !signal.aborted) {
+      if (timedOut && !signal.aborted) {
         throw new ApiRequestError(504, 'ERR_API_WAIT_TIMEOUT', `tx ${toHex(tx.id)} was not ${what} within ${config.submitWaitMs} ms; it may still be: look it up by id`)
       }
       throw err
+    } finally {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', onAbort)
     }
   }
 
@@ -513,11 +531,15 @@ export function createApiServer(node: ApiNode, options: ApiServerOptions = {}): 
   }
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // One controller per request, aborted when the client goes away or the server stops. Not
+    // AbortSignal.any with the server's signal: on Node 20 that keeps every request's signal alive.
     const aborter = new AbortController()
+    const signal = aborter.signal
+    requests.add(aborter)
     res.on('close', () => {
+      requests.delete(aborter)
       if (!res.writableFinished) aborter.abort(new Error('the client went away'))
     })
-    const signal = AbortSignal.any([aborter.signal, stopping.signal])
     let routeName = `${req.method} ${req.url}`
     try {
       if (stopping.signal.aborted) throw new ApiRequestError(503, 'ERR_API_UNAVAILABLE', 'the server is stopping')
@@ -570,6 +592,7 @@ export function createApiServer(node: ApiNode, options: ApiServerOptions = {}): 
     async stop() {
       if (server === undefined || stopping.signal.aborted) return
       stopping.abort(new Error('the API server is stopping'))
+      for (const request of requests) request.abort(stopping.signal.reason)
       for (const res of streams) res.end()
       const s = server
       const closed = new Promise<void>((resolve) => s.close(() => resolve()))

@@ -4,6 +4,7 @@ import { request } from 'node:http'
 import { toHex } from '../../src/crypto/index.js'
 import { ApiError, apiBodyBytesMax, createApiServer, TomClient } from '../../src/api/index.js'
 import type { ApiNode } from '../../src/api/index.js'
+import { P2pBusyError } from '../../src/p2p/index.js'
 import { apiFixture, dataHash, startApi, startNode } from './fixture.js'
 
 async function errorOf(res: Response): Promise<{ status: number; code: string; message: string }> {
@@ -121,6 +122,11 @@ t.test('503 without a leader, 504 when the commit does not come, 500 without det
   t.same(await internal.json(), { code: 'ERR_API_INTERNAL', message: 'internal error' }, 'no detail leaks')
   t.equal(internal.status, 500)
   t.equal(failures.length, 1, 'the failure is reported to onError')
+
+  // A follower whose forwarding link to the leader is saturated: busy, not broken (503, retry later).
+  const busy: ApiNode = { ...stuck, submitTx: () => Promise.reject(new P2pBusyError('64 requests to the leader are in flight already')) }
+  const busyApi = await startApi(t, busy)
+  t.match(await busyApi.client.submit(tx).catch((e: unknown) => e), { code: 'ERR_P2P_BUSY', status: 503 }, 'a saturated forward is a 503 with its code')
 
   const server = createApiServer(node, { port: 0 })
   const gone = new TomClient({ url: (await server.start()).url })
