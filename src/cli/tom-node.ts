@@ -25,9 +25,11 @@ function printInit(result: InitResult, json: boolean): void {
 
 /**
  * Runs `node` and its HTTP API until SIGINT or SIGTERM, then closes both (the API first, so that no
- * request reaches a closing node); a second signal exits at once.
+ * request reaches a closing node); a second signal exits at once. With `stopWithStdin`, the end of
+ * standard input stops it the same way: `tom-node up` holds the other end of that pipe, so a node
+ * never outlives it, however it ends (SIGKILL, a closed terminal's SIGHUP, a crash).
  */
-async function runUntilSignalled(node: TomNode): Promise<void> {
+async function runUntilSignalled(node: TomNode, options: { stopWithStdin?: boolean } = {}): Promise<void> {
   node.start()
   const { createApiServer } = await import('../api/index.js')
   const api = createApiServer(node, { host: node.config.apiHost, port: node.config.apiPort, rateLimit: node.config.apiRateLimit })
@@ -48,6 +50,20 @@ async function runUntilSignalled(node: TomNode): Promise<void> {
     }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
+    if (options.stopWithStdin === true) {
+      // Not a second signal when already closing: the parent may end before this node has closed.
+      process.stdin.once('end', () => {
+        if (!closing) onSignal('standard input closed')
+      })
+      process.stdin.resume()
+      // Watching stdin must not keep the process up once the node has closed.
+      ;(process.stdin as { unref?: () => void }).unref?.()
+      // The parent read our stderr (the logs); once it is gone, a write fails with EPIPE, which must
+      // not turn the graceful close into a crash: the logs of the close are lost, the close is not.
+      process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EPIPE') throw err
+      })
+    }
     node.once('fatal', (err) => {
       closing = true
       api.stop().then(() => node.close()).then(() => reject(err), reject)
@@ -93,10 +109,11 @@ export function tomNodeProgram(): Command {
     .description('run a node from its data folder until SIGINT or SIGTERM')
     .requiredOption('--dir <dir>', 'data folder')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'silent']))
-    .action(async (opts: { dir: string; logLevel?: 'info' }) => {
+    .option('--stop-with-stdin', 'also stop gracefully when standard input ends (how tom-node up ties its nodes to itself)')
+    .action(async (opts: { dir: string; logLevel?: 'info'; stopWithStdin?: boolean }) => {
       const { TomNode } = await import('../node/index.js')
       const node = await TomNode.open({ dir: opts.dir, ...(opts.logLevel ? { config: { logLevel: opts.logLevel } } : {}) })
-      await runUntilSignalled(node)
+      await runUntilSignalled(node, { stopWithStdin: opts.stopWithStdin === true })
     })
 
   program

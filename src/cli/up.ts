@@ -48,7 +48,9 @@ export async function runUp(options: UpOptions): Promise<void> {
     // Each node in its own process group: a terminal's Ctrl-C reaches this process alone, which stops
     // the nodes with one signal each. In the terminal's group a node would get the SIGINT and then
     // our SIGTERM, and a second signal makes tom-node exit at once, without its graceful close.
-    const child = spawn(process.execPath, [bin, 'start', '--dir', nodeDir], { stdio: ['ignore', 'ignore', 'pipe'], detached: true })
+    // Its standard input is a pipe from this process that is never written: when this process ends,
+    // however, the pipe closes and the node stops gracefully (--stop-with-stdin) instead of living on.
+    const child = spawn(process.execPath, [bin, 'start', '--dir', nodeDir, '--stop-with-stdin'], { stdio: ['pipe', 'ignore', 'pipe'], detached: true })
     children.push(child)
     const log = createWriteStream(join(nodeDir, 'node.log'), { flags: 'a' })
     createInterface({ input: child.stderr! }).on('line', (line) => {

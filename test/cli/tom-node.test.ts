@@ -167,6 +167,28 @@ t.test('start runs until SIGTERM; a second start on the folder exits 2 with ERR_
   t.equal(after.code, 0, 'the folder verifies after a clean stop')
 })
 
+t.test('start --stop-with-stdin stops gracefully when its standard input ends (how up ties its nodes to itself)', { skip }, async (t) => {
+  const dir = join(t.testdir(), 'node1')
+  const init = await runBin('tom-node', ['init', '--dir', dir])
+  t.equal(init.code, 0, init.stderr)
+  const config = JSON.parse(await readFile(dataPath(dir, 'config'), 'utf8')) as Record<string, unknown>
+  await writeFile(dataPath(dir, 'config'), JSON.stringify({ ...config, apiPort: 0, orchestrator: false }))
+  const child = spawnBin('tom-node', ['start', '--dir', dir, '--stop-with-stdin'])
+  const exited = finished(child, 'tom-node start')
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  await waitForLine(child.stderr, (l) => l.startsWith('tom-node: API at '), 'tom-node start')
+  child.stdin.end()
+  const result = await exited
+  t.equal(result.code, 0, `exit 0 once stdin ended; stderr: ${result.stderr.slice(-500)}`)
+  t.match(result.stderr, /standard input closed: shutting down/)
+  t.ok(
+    result.stderr.split('\n').some((l) => logMessage(l) === 'node closed'),
+    'logs that it closed'
+  )
+})
+
 t.test('start serves the API with the rate limit of config.json (apiRateLimit)', { skip }, async (t) => {
   const dir = join(t.testdir(), 'node1')
   const init = await runBin('tom-node', ['init', '--dir', dir])

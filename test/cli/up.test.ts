@@ -2,16 +2,20 @@
  * `tom-node up`, the README's main job, as a real process: it creates a 3-node network, starts the
  * nodes, prints each node's API address and the leader; a client submits a tx through one node's HTTP
  * API (a follower forwards it) and reads the metrics; Ctrl-C (SIGINT) stops everything gracefully.
+ * And when `up` itself dies (SIGKILL), its nodes stop gracefully rather than live on as orphans.
  */
 import t from 'tap'
+import type { Test } from 'tap'
+import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fromHex, loadKeyFile, Signer } from '../../src/crypto/index.js'
 import { TomClient } from '../../src/api/index.js'
 import { findFreePorts } from '../../src/node/index.js'
-import { distMissing, finished, processTimeoutMs, spawnBin } from './bin.js'
+import { distMissing, finished, processTimeoutMs, runBin, spawnBin } from './bin.js'
 
-t.test('tom-node up: three nodes, their APIs, a tx through a follower, a graceful stop', { skip: distMissing('tom-node') }, async (t) => {
+/** Starts `tom-node up` with 3 nodes in a test folder and waits for the three API addresses and a leader. */
+async function startUp(t: Test): Promise<{ up: ReturnType<typeof spawnBin>; dir: string; base: number; apis: Map<string, string>; leader: string; done: ReturnType<typeof finished> }> {
   const dir = join(t.testdir(), 'net')
   // Three p2p ports and the three API ports 100 above them.
   const base = await findFreePorts(3)
@@ -37,6 +41,11 @@ t.test('tom-node up: three nodes, their APIs, a tx through a follower, a gracefu
       }
     })
   })
+  return { up, dir, base, apis, leader: leader!, done }
+}
+
+t.test('tom-node up: three nodes, their APIs, a tx through a follower, a graceful stop', { skip: distMissing('tom-node') }, async (t) => {
+  const { up, dir, base, apis, leader, done } = await startUp(t)
   t.same([...apis.values()].sort(), [1, 2, 3].map((k) => `http://127.0.0.1:${base + 99 + k}`), 'each node serves its API 100 above its p2p port')
 
   const follower = [...apis.keys()].find((name) => name !== leader)!
@@ -54,4 +63,38 @@ t.test('tom-node up: three nodes, their APIs, a tx through a follower, a gracefu
   up.kill('SIGINT')
   const result = await done
   t.equal(result.code, 0, `exits 0 after a graceful stop: ${result.stderr.slice(-500)}`)
+})
+
+/** The pids of the processes whose command line names `path`: the node processes of a data folder. */
+async function pidsRunning(path: string): Promise<number[]> {
+  const pids: number[] = []
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '')
+    if (cmdline.split('\0').includes(path)) pids.push(Number(name))
+  }
+  return pids
+}
+
+t.test('a node never outlives tom-node up: killed with SIGKILL, its nodes still stop gracefully', { skip: distMissing('tom-node') || (process.platform !== 'linux' && 'reads /proc') }, async (t) => {
+  const { up, dir, apis, done } = await startUp(t)
+  const nodeDirs = [...apis.keys()].map((name) => join(dir, name))
+  const pids = (await Promise.all(nodeDirs.map(pidsRunning))).flat()
+  t.equal(pids.length, 3, 'three node processes run')
+  up.kill('SIGKILL')
+  await done
+  // Each node sees its standard input (a pipe from up) end and shuts down as on SIGTERM.
+  const deadline = Date.now() + processTimeoutMs * 2
+  let left = pids
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    left = (await Promise.all(nodeDirs.map(pidsRunning))).flat()
+  }
+  t.same(left, [], 'every node process ended')
+  for (const nodeDir of nodeDirs) {
+    // Its store is released and sound. (That the close on stdin's end is graceful, exit 0 and
+    // "node closed", is tested on tom-node start itself, whose stderr a test can still read.)
+    const verified = await runBin('tom-node', ['verify', '--dir', nodeDir, '--json'])
+    t.equal(verified.code, 0, `${nodeDir} verifies, its store released: ${verified.stderr}`)
+  }
 })
