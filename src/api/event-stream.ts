@@ -3,7 +3,7 @@
  * `action` event per change of an orchestration action in it, then the `block` event, whose `id:` is
  * the height. The block event closes its block: a client that saw id H has everything of blocks up to
  * H, and resumes with `?from=H` or the standard `Last-Event-ID: H` (the header wins, as a browser's
- * BlockSource reconnects to the same URL with it).
+ * EventSource reconnects to the same URL with it).
  *
  * Each stream is a cursor over the chain: `next`, the height it sends next, only moves forward, and
  * every block up to the node's head is in the ledger, so a replay that meets live blocks has neither

@@ -104,6 +104,7 @@ t.test('503 without a leader, 504 when the commit does not come, 500 without det
     submitTx: (_tx, options) => new Promise((_resolve, reject) => options?.signal?.addEventListener('abort', () => reject(options.signal!.reason))),
     admitTx: (_tx, options) => new Promise((_resolve, reject) => options?.signal?.addEventListener('abort', () => reject(options.signal!.reason))),
     getAppliedBlock: () => Promise.reject(new Error('disk on fire: secret path /var/x')),
+    getBlock: () => Promise.reject(new Error('disk on fire: secret path /var/x')),
     actionsOf: (applied) => node.actionsOf(applied),
     getTx: (id) => node.getTx(id),
     getState: (key) => node.getState(key),
