@@ -84,6 +84,90 @@ export function decode<T = CborValue>(bytes: Uint8Array): T {
  */
 export function decodeCanonical<T = CborValue>(bytes: Uint8Array): T {
   const value = decode<T>(bytes)
-  if (!bytesEqual(encode(value), bytes)) throw new CodecError('CBOR is not in deterministic encoding')
+  const verdict = deterministicForm(bytes)
+  if (verdict === 'unsure' ? !bytesEqual(encode(value), bytes) : !verdict) throw new CodecError('CBOR is not in deterministic encoding')
   return value
+}
+
+/**
+ * Whether well-formed CBOR (it decoded) is in the form `encode` writes, read straight off the bytes:
+ * shortest heads, map keys text in ascending bytewise order of their encodings. Re-encoding the
+ * decoded value to compare costs an allocation per item; this walk allocates nothing. It answers
+ * 'unsure' for what it does not model (floats, non-ASCII text, tags, simple values, non-text map
+ * keys): the caller then re-encodes, so its answer is never looser than the re-encoding's.
+ */
+function deterministicForm(bytes: Uint8Array): boolean | 'unsure' {
+  let at = 0
+  // Reads the head at `at` (additional information 0 to 27): its argument, or false when a shorter
+  // head would do. Lengths fit a number, as the input decoded; a large integer's argument may round.
+  const head = (): { major: number; arg: number } | false => {
+    const first = bytes[at++]!
+    const major = first >> 5
+    const info = first & 0x1f
+    if (info < 24) return { major, arg: info }
+    const width = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : 8
+    let arg = 0
+    for (let i = 0; i < width; i++) arg = arg * 256 + bytes[at++]!
+    const least = width === 1 ? 24 : width === 2 ? 0x100 : width === 4 ? 0x10000 : 0x100000000
+    return arg < least ? false : { major, arg }
+  }
+  const item = (): boolean | 'unsure' => {
+    if (at >= bytes.length) return false
+    const first = bytes[at]!
+    if (first >> 5 === 7) {
+      at++
+      return first === 0xf4 || first === 0xf5 || first === 0xf6 ? true : 'unsure'
+    }
+    if (first >> 5 === 6 || (first & 0x1f) > 27) return 'unsure'
+    const h = head()
+    if (h === false) return false
+    switch (h.major) {
+      case 0:
+      case 1:
+        return true
+      case 2:
+        at += h.arg
+        return at <= bytes.length
+      case 3: {
+        const end = at + h.arg
+        if (end > bytes.length) return false
+        for (; at < end; at++) if (bytes[at]! >= 0x80) return 'unsure'
+        return true
+      }
+      case 4:
+        for (let i = 0; i < h.arg; i++) {
+          const v = item()
+          if (v !== true) return v
+        }
+        return true
+      default: {
+        let prevStart = -1
+        let prevEnd = -1
+        for (let i = 0; i < h.arg; i++) {
+          const start = at
+          if (bytes[start]! >> 5 !== 3) return 'unsure'
+          const k = item()
+          if (k !== true) return k
+          if (prevStart >= 0 && compareRanges(bytes, prevStart, prevEnd, start, at) >= 0) return false
+          prevStart = start
+          prevEnd = at
+          const v = item()
+          if (v !== true) return v
+        }
+        return true
+      }
+    }
+  }
+  const verdict = item()
+  return verdict === true ? at === bytes.length : verdict
+}
+
+/** Bytewise order of bytes[aStart, aEnd) and bytes[bStart, bEnd). */
+function compareRanges(bytes: Uint8Array, aStart: number, aEnd: number, bStart: number, bEnd: number): number {
+  const n = Math.min(aEnd - aStart, bEnd - bStart)
+  for (let i = 0; i < n; i++) {
+    const d = bytes[aStart + i]! - bytes[bStart + i]!
+    if (d !== 0) return d
+  }
+  return aEnd - aStart - (bEnd - bStart)
 }

@@ -16,3 +16,8 @@ export const stateKeyBytesMax = 512
 export const stateValueBytesMax = 64 * 1024
 /** World-state entries the ledger keeps in memory for contract reads. */
 export const stateCacheEntriesMax = 50_000
+/**
+ * Provenance index records read (kinds, generations) that the cache keeps: the signing keys and
+ * shared entities that tx after tx relates to. Written records are not added, only kept current.
+ */
+export const provCacheEntriesMax = 10_000

@@ -12,9 +12,14 @@
  *   M "head"            -> { height, hash, time, stateDigest } of the last applied block
  *   M "network"         -> the network id (genesis block hash)
  */
-import { concatBytes } from '../crypto/index.js'
+import { asUint8Array, concatBytes } from '../crypto/index.js'
 
 const enc = new TextEncoder()
+
+/** The prefix byte followed by the key's UTF-8: one Buffer.from, several times cheaper than TextEncoder plus a copy. */
+function prefixed(prefixByte: number, key: string): Uint8Array {
+  return asUint8Array(Buffer.from(String.fromCharCode(prefixByte) + key, 'utf8'))
+}
 
 export const prefix = {
   block: 0x42, // B
@@ -42,10 +47,10 @@ export const layout = {
   blockHash: (hash: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(prefix.blockHash), hash),
   receipts: (height: number): Uint8Array => concatBytes(Uint8Array.of(prefix.receipts), heightBytes(height)),
   tx: (id: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(prefix.tx), id),
-  state: (key: string): Uint8Array => concatBytes(Uint8Array.of(prefix.state), enc.encode(key)),
+  state: (key: string): Uint8Array => prefixed(prefix.state, key),
   version: (key: string, height: number): Uint8Array =>
     concatBytes(Uint8Array.of(prefix.version), enc.encode(key), Uint8Array.of(0), heightBytes(height)),
-  prov: (key: string): Uint8Array => concatBytes(Uint8Array.of(prefix.prov), enc.encode(key)),
+  prov: (key: string): Uint8Array => prefixed(prefix.prov, key),
   head: concatBytes(Uint8Array.of(prefix.meta), enc.encode('head')),
   network: concatBytes(Uint8Array.of(prefix.meta), enc.encode('network'))
 }

@@ -14,7 +14,7 @@ import { inlineVerifier } from '../crypto/index.js'
 import type { BatchVerifier, CborValue } from '../crypto/index.js'
 import { decodeBlock, verifyBlockSignature, zeroHash } from './block.js'
 import type { Block } from './block.js'
-import { stateCacheEntriesMax, stateKeyBytesMax, stateValueBytesMax } from './constants.js'
+import { provCacheEntriesMax, stateCacheEntriesMax, stateKeyBytesMax, stateValueBytesMax } from './constants.js'
 import {
   BlockRejectedError,
   LedgerCorruptionError,
@@ -133,6 +133,8 @@ export class Ledger {
   // so it never shows what a failed write did not store. Contracts re-read the same keys (signers,
   // orgs) block after block; this saves a LevelDB read each time.
   readonly #stateCache: StateCache
+  // Provenance index records read, on the same terms: every data.add relates the same signing key.
+  readonly #provCache = new StateCache(provCacheEntriesMax)
 
   readonly #verifier: BatchVerifier
 
@@ -276,6 +278,7 @@ export class Ledger {
     for (const [key, value] of state.provWrites) ops.push({ type: 'put', key: layout.prov(key), value })
     await this.#store.batch(ops, { sync })
     for (const [key, value] of writes) this.#stateCache.set(key, value)
+    for (const [key, value] of state.provWrites) this.#provCache.update(key, value)
     this.#head = head
     if (height === 0) this.#network = block.hash
     return { block, receipts }
@@ -425,7 +428,11 @@ export class Ledger {
 
   /** A provenance index record (see provenance.ts). */
   async getProvRecord(key: string): Promise<Uint8Array | undefined> {
-    return this.#store.get(layout.prov(key))
+    const cached = this.#provCache.get(key)
+    if (cached !== undefined) return cached ?? undefined
+    const value = await this.#store.get(layout.prov(key))
+    this.#provCache.set(key, value ?? null)
+    return value
   }
 
   /** Provenance index records whose key starts with `prefix`, in key order, at most `limit`. */

@@ -1,5 +1,5 @@
 /**
- * A bounded cache of world-state reads and writes, in two generations: when the young one is full it
+ * A bounded cache of reads (and writes) of a keyed store, in two generations: when the young one is full it
  * becomes the old one and the previous old one is dropped. Eviction is O(1); evicting a Map's oldest
  * entries one at a time instead makes V8 skip ever more deleted slots (quadratic).
  */
@@ -18,6 +18,11 @@ export class StateCache {
     // Not `??`: a null (known absent) in the young generation must hide an older value.
     const young = this.#young.get(key)
     return young !== undefined ? young : this.#old.get(key)
+  }
+
+  /** Replaces the value of a cached key; an uncached key stays uncached. */
+  update(key: string, value: Uint8Array | null): void {
+    if (this.#young.has(key) || this.#old.has(key)) this.set(key, value)
   }
 
   set(key: string, value: Uint8Array | null): void {

@@ -425,6 +425,14 @@ t.test('exhaustive: every 1- and 2-byte input is refused or is the encoding of i
   t.ok(accepted > 0, `${accepted} short inputs are canonical`)
 })
 
+function reencodesIdentically(bytes: Uint8Array): boolean {
+  try {
+    return bytesEqual(encode(decode(bytes)), bytes)
+  } catch {
+    return false
+  }
+}
+
 t.test('fuzz: a mutated encoding is refused with CodecError or is canonical', async (t) => {
   const seed = 0xbadc0de
   const random = new SeededRandom(seed)
@@ -456,6 +464,11 @@ t.test('fuzz: a mutated encoding is refused with CodecError or is canonical', as
     } catch (err) {
       if (!(err instanceof CodecError)) {
         t.fail(`seed ${seed} round ${round}: ${toHex(mutated)} threw ${(err as Error).name}: ${(err as Error).message}`)
+        return
+      }
+      // decodeCanonical reads the form off the bytes: it must not refuse what re-encodes identically.
+      if (reencodesIdentically(mutated)) {
+        t.fail(`seed ${seed} round ${round}: refused ${toHex(mutated)}, which is its value's encoding`)
         return
       }
       refused++
