@@ -5,7 +5,7 @@
  * non-string map keys, no tags) and `decodeCanonical` additionally insists that the bytes are exactly
  * what we would have written, so one value has one encoding and one hash.
  */
-import { encode as cborgEncode, decode as cborgDecode, rfc8949EncodeOptions } from 'cborg'
+import { encode as cborgEncode, decode as cborgDecode, rfc8949EncodeOptions, Token } from 'cborg'
 import type { EncodeOptions, DecodeOptions } from 'cborg'
 import { bytesEqual } from './bytes.js'
 
@@ -28,8 +28,33 @@ export class CodecError extends Error {
 // With the u flag a surrogate pair is one code point, so this matches only unpaired halves.
 const loneSurrogatePattern = /\p{Cs}/u
 
+const rfc8949MapSorter = rfc8949EncodeOptions.mapSorter!
+const textMajor = 3
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false
+  return true
+}
+
+/**
+ * RFC 8949 order of map entries: bytewise order of the encoded keys. For two ASCII text keys that is
+ * shorter first, then string order, without encoding either (cborg's sorter encodes every key it
+ * compares). Any other pair goes to cborg's sorter.
+ */
+function mapSorter(e1: (Token | Token[])[], e2: (Token | Token[])[]): number {
+  const a = e1[0]
+  const b = e2[0]
+  if (a instanceof Token && b instanceof Token && a.type.major === textMajor && b.type.major === textMajor) {
+    const x = a.value as string
+    const y = b.value as string
+    if (isAscii(x) && isAscii(y)) return x.length - y.length || (x < y ? -1 : x > y ? 1 : 0)
+  }
+  return rfc8949MapSorter(e1, e2)
+}
+
 const encodeOptions: EncodeOptions = {
   ...rfc8949EncodeOptions,
+  mapSorter,
   typeEncoders: {
     // An undefined field would make `{a: undefined}` and `{}` two encodings of one meaning.
     undefined: () => {
