@@ -1,17 +1,23 @@
 /** SHA-256, the one hash of TOM: tx ids, block hashes, Merkle trees and state digests. */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 
 export const hashBytes = 32
 
+// crypto.hash (one shot, Node >= 20.12) costs half of createHash().update().digest() on small inputs.
 export function sha256(data: Uint8Array): Uint8Array {
-  const digest = createHash('sha256').update(data).digest()
+  const digest = hash('sha256', data, 'buffer')
   return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength)
 }
 
-/** SHA-256 over several parts without concatenating them first. */
+/** SHA-256 over several parts: copied into one buffer and hashed at once, cheaper than a streaming hash for small parts. */
 export function sha256Parts(parts: Uint8Array[]): Uint8Array {
-  const h = createHash('sha256')
-  for (const p of parts) h.update(p)
-  const digest = h.digest()
-  return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength)
+  let length = 0
+  for (const p of parts) length += p.length
+  const joined = Buffer.allocUnsafe(length)
+  let offset = 0
+  for (const p of parts) {
+    joined.set(p, offset)
+    offset += p.length
+  }
+  return sha256(joined)
 }
