@@ -123,44 +123,43 @@ export function decodeCanonical<T = CborValue>(bytes: Uint8Array): T {
  */
 function deterministicForm(bytes: Uint8Array): boolean | 'unsure' {
   let at = 0
-  // Reads the head at `at` (additional information 0 to 27): its argument, or false when a shorter
-  // head would do. Lengths fit a number, as the input decoded; a large integer's argument may round.
-  const head = (): { major: number; arg: number } | false => {
-    const first = bytes[at++]!
-    const major = first >> 5
-    const info = first & 0x1f
-    if (info < 24) return { major, arg: info }
+  // Reads the head at `at` (additional information 0 to 27): its argument, or -1 when a shorter head
+  // would do. Lengths fit a number, as the input decoded; a large integer's argument may round.
+  const argument = (): number => {
+    const info = bytes[at++]! & 0x1f
+    if (info < 24) return info
     const width = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : 8
     let arg = 0
     for (let i = 0; i < width; i++) arg = arg * 256 + bytes[at++]!
     const least = width === 1 ? 24 : width === 2 ? 0x100 : width === 4 ? 0x10000 : 0x100000000
-    return arg < least ? false : { major, arg }
+    return arg < least ? -1 : arg
   }
   const item = (): boolean | 'unsure' => {
     if (at >= bytes.length) return false
     const first = bytes[at]!
-    if (first >> 5 === 7) {
+    const major = first >> 5
+    if (major === 7) {
       at++
       return first === 0xf4 || first === 0xf5 || first === 0xf6 ? true : 'unsure'
     }
-    if (first >> 5 === 6 || (first & 0x1f) > 27) return 'unsure'
-    const h = head()
-    if (h === false) return false
-    switch (h.major) {
+    if (major === 6 || (first & 0x1f) > 27) return 'unsure'
+    const arg = argument()
+    if (arg < 0) return false
+    switch (major) {
       case 0:
       case 1:
         return true
       case 2:
-        at += h.arg
+        at += arg
         return at <= bytes.length
       case 3: {
-        const end = at + h.arg
+        const end = at + arg
         if (end > bytes.length) return false
         for (; at < end; at++) if (bytes[at]! >= 0x80) return 'unsure'
         return true
       }
       case 4:
-        for (let i = 0; i < h.arg; i++) {
+        for (let i = 0; i < arg; i++) {
           const v = item()
           if (v !== true) return v
         }
@@ -168,7 +167,7 @@ function deterministicForm(bytes: Uint8Array): boolean | 'unsure' {
       default: {
         let prevStart = -1
         let prevEnd = -1
-        for (let i = 0; i < h.arg; i++) {
+        for (let i = 0; i < arg; i++) {
           const start = at
           if (bytes[start]! >> 5 !== 3) return 'unsure'
           const k = item()

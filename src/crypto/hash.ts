@@ -1,5 +1,6 @@
 /** SHA-256, the one hash of TOM: tx ids, block hashes, Merkle trees and state digests. */
 import { hash } from 'node:crypto'
+import { concatBytes } from './bytes.js'
 
 export const hashBytes = 32
 
@@ -9,15 +10,7 @@ export function sha256(data: Uint8Array): Uint8Array {
   return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength)
 }
 
-/** SHA-256 over several parts: copied into one buffer and hashed at once, cheaper than a streaming hash for small parts. */
+/** SHA-256 over several parts: joined and hashed at once, cheaper than a streaming hash for small parts. */
 export function sha256Parts(parts: Uint8Array[]): Uint8Array {
-  let length = 0
-  for (const p of parts) length += p.length
-  const joined = Buffer.allocUnsafe(length)
-  let offset = 0
-  for (const p of parts) {
-    joined.set(p, offset)
-    offset += p.length
-  }
-  return sha256(joined)
+  return sha256(concatBytes(...parts))
 }
