@@ -37,6 +37,10 @@ export const memoryBytesMin = 6 * 1024 * 1024
 export const listContainersMax = 10_000
 /** Most bytes of logs returned by logs(); the tail is kept. */
 export const logBytesMax = 64 * 1024
+/** logs() asks the engine for this many last lines only, so that a chatty container's history is never read whole. */
+export const logLinesMax = 2000
+/** Bound on the engine's answer to that request: logLinesMax lines of the engine's longest (16 KiB) log frames. */
+export const logAnswerBytesMax = logLinesMax * (16 * 1024 + 8)
 
 // The orchestrator (orchestrator.ts): how often it looks, how much it does per pass, how long it
 // waits for a submitted tx before trying again.

@@ -2,13 +2,10 @@
  * DockerContainerRuntime: the ContainerRuntime over the Docker Engine API on a local unix socket,
  * which Docker and Podman (its Docker-compatible socket) both serve. It owns finding the socket,
  * a deadline on every engine call, and turning the engine's answers into the runtime's typed errors.
- *
- * Why dockerode: it is the long-maintained Engine API client for Node (docker-modem underneath),
- * speaks to Docker and Podman alike, and takes an AbortSignal per call; hand-written HTTP over the
- * socket would re-implement its stream demuxing and status handling. Its types stay in this file.
+ * The requests themselves are plain HTTP (engine-api.ts, which says why not dockerode).
  */
-import type Docker from 'dockerode'
 import { existsSync } from 'node:fs'
+import { enginePath, engineRequest, type EngineAnswer } from './engine-api.js'
 import {
   checkContainerFilter,
   checkContainerRef,
@@ -84,17 +81,38 @@ export function findEngineSocket(
   return { socketPath: constants.dockerSocketPathDefault, source: 'fallback' }
 }
 
-/**
- * The calls whose @types/dockerode signatures leave out the options object, although dockerode
- * reads `abortSignal` from it on every call (lib/docker.js, lib/image.js).
- */
-interface SignalledCalls {
-  ping(options: { abortSignal: AbortSignal }): Promise<unknown>
-  version(options: { abortSignal: AbortSignal }): Promise<Docker.DockerVersion>
+/** The fields TOM reads of the engine's JSON answers (Engine API v1.41+, Podman's compatible API). */
+interface VersionAnswer {
+  Version?: string
+  ApiVersion?: string
+  Components?: { Name?: string }[]
 }
-interface SignalledImage {
-  inspect(options: { abortSignal: AbortSignal }): Promise<Docker.ImageInspectInfo>
+interface ImageAnswer {
+  Id?: string
+  RepoTags?: string[] | null
+  RepoDigests?: string[] | null
 }
+interface ContainerListAnswer {
+  Id: string
+  Names?: string[]
+  ImageID?: string
+  Labels?: Record<string, string> | null
+  State?: string
+}
+interface ContainerAnswer {
+  Id: string
+  Name: string
+  Image?: string
+  Path?: string
+  Args?: string[] | null
+  State?: { Status?: string; ExitCode?: number; Error?: string; OOMKilled?: boolean }
+  Config?: { Labels?: Record<string, string> | null; Env?: string[] | null }
+  HostConfig?: { Memory?: number; NanoCpus?: number; NetworkMode?: string }
+  Mounts?: { Type?: string; RW?: boolean; Source: string; Destination: string }[] | null
+}
+
+/** Largest JSON answer read (a list of listContainersMax containers fits); logs are bounded by logBytesMax. */
+const jsonAnswerBytesMax = 64 * 1024 * 1024
 
 function checkMs(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
@@ -115,22 +133,28 @@ interface CallMeaning {
   readonly conflict?: (message: string) => ContainerRuntimeError
   /** Statuses that mean success for this call (stop of a stopped container: 304). */
   readonly okStatuses?: readonly number[]
+  /** Bound on the answer's size; default jsonAnswerBytesMax. */
+  readonly bodyBytesMax?: number
 }
 
-interface EngineError {
-  statusCode?: number
-  code?: string
-  message?: string
-  json?: unknown
-}
-
-function engineMessage(err: EngineError): string {
-  const json = err.json
-  if (typeof json === 'object' && json !== null && typeof (json as { message?: unknown }).message === 'string') {
-    return (json as { message: string }).message
+/** The engine's reason for a refusal: its JSON `message`, else the start of the body. */
+function engineMessage(status: number, body: Buffer): string {
+  try {
+    const json = JSON.parse(body.toString('utf8')) as { message?: unknown }
+    if (typeof json.message === 'string') return json.message
+  } catch {
+    // not JSON: the text itself
   }
-  if (Buffer.isBuffer(json) && json.length > 0) return json.toString('utf8', 0, 1024).trim()
-  return err.message ?? String(err)
+  const text = body.toString('utf8', 0, 1024).trim()
+  return text === '' ? `HTTP ${status}` : text
+}
+
+function parseJson<T>(what: string, body: Buffer): T {
+  try {
+    return JSON.parse(body.toString('utf8')) as T
+  } catch {
+    throw new RuntimeFailedError(`${what}: the engine answered with something that is not JSON`)
+  }
 }
 
 const containerStates: ReadonlySet<string> = new Set<ContainerState>(['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'])
@@ -179,8 +203,6 @@ function tail(buf: Buffer): string {
 }
 
 export class DockerContainerRuntime implements ContainerRuntime {
-  /** dockerode, imported on the first call: a node that never calls the engine does not load it. */
-  #docker: Promise<Docker> | undefined
   readonly #socketPath: string
   readonly #requestTimeoutMs: number
   readonly #createTimeoutMs: number
@@ -196,28 +218,19 @@ export class DockerContainerRuntime implements ContainerRuntime {
     this.#stopGraceSDefault = checkGraceS(options.stopGraceSDefault, constants.stopGraceSDefault)
   }
 
-  #client(): Promise<Docker> {
-    // No client-side timeout in the modem: each call gets its own deadline as an AbortSignal.
-    this.#docker ??= import('dockerode').then(({ default: Docker }) => new Docker({ socketPath: this.#socketPath }))
-    return this.#docker
-  }
-
   /** The socket this runtime talks to. */
   get socketPath(): string {
     return this.#socketPath
   }
 
   async ping(options: RuntimeCallOptions = {}): Promise<void> {
-    await this.#call({ what: 'ping' }, this.#requestTimeoutMs, options.signal, (docker, abortSignal) => (docker as unknown as SignalledCalls).ping({ abortSignal }))
+    await this.#call({ what: 'ping' }, this.#requestTimeoutMs, options.signal, 'GET', enginePath(['_ping']))
   }
 
   async info(options: RuntimeCallOptions = {}): Promise<RuntimeInfo> {
-    const v = await this.#call({ what: 'version' }, this.#requestTimeoutMs, options.signal, (docker, abortSignal) =>
-      (docker as unknown as SignalledCalls).version({ abortSignal })
-    )
-    const components = (v as { Components?: { Name?: string }[] }).Components ?? []
-    const podman = components.some((c) => /podman/i.test(c.Name ?? ''))
-    return { engine: podman ? 'podman' : 'docker', version: v.Version, apiVersion: v.ApiVersion, endpoint: this.#socketPath }
+    const v = parseJson<VersionAnswer>('version', await this.#call({ what: 'version' }, this.#requestTimeoutMs, options.signal, 'GET', enginePath(['version'])))
+    const podman = (v.Components ?? []).some((c) => /podman/i.test(c.Name ?? ''))
+    return { engine: podman ? 'podman' : 'docker', version: v.Version ?? '', apiVersion: v.ApiVersion ?? '', endpoint: this.#socketPath }
   }
 
   async inspectImage(reference: string, options: RuntimeCallOptions = {}): Promise<ImageInfo> {
@@ -226,9 +239,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
       what: `inspect image ${ref}`,
       notFound: (m) => new RuntimeImageNotFoundError(`image ${ref} is not on this host: ${m}`)
     }
-    const image = await this.#call(meaning, this.#requestTimeoutMs, options.signal, (docker, abortSignal) =>
-      (docker.getImage(ref) as unknown as SignalledImage).inspect({ abortSignal })
-    )
+    const image = parseJson<ImageAnswer>(meaning.what, await this.#call(meaning, this.#requestTimeoutMs, options.signal, 'GET', enginePath(['images', ref, 'json'])))
     return { id: toImageId(image.Id), tags: image.RepoTags ?? [], repoDigests: image.RepoDigests ?? [] }
   }
 
@@ -237,7 +248,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
   }
 
   async #run(spec: ContainerSpec, signal: AbortSignal | undefined): Promise<string> {
-    const body: Docker.ContainerCreateOptions = {
+    const body: Record<string, unknown> = {
       Image: spec.image,
       Labels: { ...spec.labels },
       Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
@@ -250,9 +261,8 @@ export class DockerContainerRuntime implements ContainerRuntime {
         Mounts: (spec.readOnlyFiles ?? []).map((m) => ({ Type: 'bind' as const, Source: m.hostPath, Target: m.containerPath, ReadOnly: true }))
       }
     }
-    if (spec.name !== undefined) body.name = spec.name
     if (spec.command !== undefined) body.Cmd = [...spec.command]
-    const created = await this.#call(
+    const answer = await this.#call(
       {
         what: `create container from ${spec.image}`,
         notFound: (m) => new RuntimeImageNotFoundError(`image ${spec.image} is not on this host: ${m}`),
@@ -260,20 +270,21 @@ export class DockerContainerRuntime implements ContainerRuntime {
       },
       this.#createTimeoutMs,
       signal,
-      (docker, abortSignal) => docker.createContainer({ ...body, abortSignal })
+      'POST',
+      enginePath(['containers', 'create'], { name: spec.name }),
+      body
     )
-    const id = created.id
+    const id = parseJson<{ Id?: unknown }>(`create container from ${spec.image}`, answer).Id
+    if (typeof id !== 'string' || id === '') throw new RuntimeFailedError(`create container from ${spec.image}: the engine's answer names no container`)
     try {
-      await this.#call({ what: `start container ${id}` }, this.#createTimeoutMs, signal, (docker, abortSignal) =>
-        docker.getContainer(id).start({ abortSignal })
-      )
+      await this.#call({ what: `start container ${id}` }, this.#createTimeoutMs, signal, 'POST', enginePath(['containers', id, 'start']))
     } catch (err) {
       // A refused start leaves nothing behind; after a timeout or abort the outcome is unknown, and
       // the caller finds the container by its labels.
       if (err instanceof RuntimeFailedError || err instanceof RuntimeContainerNotFoundError) {
-        await this.#call({ what: `remove container ${id}` }, this.#requestTimeoutMs, undefined, (docker, abortSignal) =>
-          docker.getContainer(id).remove({ force: true, v: true, abortSignal })
-        ).catch(() => undefined)
+        await this.#call({ what: `remove container ${id}` }, this.#requestTimeoutMs, undefined, 'DELETE', enginePath(['containers', id], { force: true, v: true })).catch(
+          () => undefined
+        )
       }
       throw err
     }
@@ -287,7 +298,8 @@ export class DockerContainerRuntime implements ContainerRuntime {
       { what: `stop container ${ref}`, notFound: notFoundContainer(ref), okStatuses: [304] },
       this.#requestTimeoutMs + graceS * 1000,
       options.signal,
-      (docker, abortSignal) => docker.getContainer(ref).stop({ t: graceS, abortSignal })
+      'POST',
+      enginePath(['containers', ref, 'stop'], { t: graceS })
     )
   }
 
@@ -298,7 +310,8 @@ export class DockerContainerRuntime implements ContainerRuntime {
       { what: `restart container ${ref}`, notFound: notFoundContainer(ref) },
       this.#createTimeoutMs + graceS * 1000,
       options.signal,
-      (docker, abortSignal) => docker.getContainer(ref).restart({ t: graceS, abortSignal })
+      'POST',
+      enginePath(['containers', ref, 'restart'], { t: graceS })
     )
   }
 
@@ -309,16 +322,17 @@ export class DockerContainerRuntime implements ContainerRuntime {
       { what: `remove container ${ref}`, notFound: notFoundContainer(ref) },
       this.#requestTimeoutMs,
       options.signal,
-      (docker, abortSignal) => docker.getContainer(ref).remove({ force: options.force === true, v: true, abortSignal })
+      'DELETE',
+      enginePath(['containers', ref], { force: options.force === true, v: true })
     )
   }
 
   async list(filter: ContainerFilter, options: RuntimeCallOptions = {}): Promise<ContainerSummary[]> {
     const { labels } = checkContainerFilter(filter)
     const label = Object.entries(labels).map(([k, v]) => `${k}=${v}`)
-    const found = await this.#call({ what: 'list containers' }, this.#requestTimeoutMs, options.signal, (docker, abortSignal) =>
-      docker.listContainers({ all: true, filters: { label }, abortSignal })
-    )
+    const answer = await this.#call({ what: 'list containers' }, this.#requestTimeoutMs, options.signal, 'GET', enginePath(['containers', 'json'], { all: true, filters: JSON.stringify({ label }) }))
+    const found = parseJson<ContainerListAnswer[]>('list containers', answer)
+    if (!Array.isArray(found)) throw new RuntimeFailedError('list containers: the engine answered with something that is not a list')
     if (found.length > constants.listContainersMax) {
       // Truncating would make running containers look absent, and the orchestrator start them twice.
       throw new RuntimeFailedError(`${found.length} containers match the labels; at most ${constants.listContainersMax} are handled`)
@@ -334,9 +348,8 @@ export class DockerContainerRuntime implements ContainerRuntime {
 
   async inspect(id: string, options: RuntimeCallOptions = {}): Promise<ContainerDetails> {
     const ref = checkContainerRef(id)
-    const c = await this.#call({ what: `inspect container ${ref}`, notFound: notFoundContainer(ref) }, this.#requestTimeoutMs, options.signal, (docker, abortSignal) =>
-      docker.getContainer(ref).inspect({ abortSignal })
-    )
+    const what = `inspect container ${ref}`
+    const c = parseJson<ContainerAnswer>(what, await this.#call({ what, notFound: notFoundContainer(ref) }, this.#requestTimeoutMs, options.signal, 'GET', enginePath(['containers', ref, 'json'])))
     const state = toState(c.State?.Status)
     const mounts: ReadOnlyFileMount[] = (c.Mounts ?? [])
       .filter((m) => m.Type === 'bind' && m.RW === false)
@@ -347,10 +360,10 @@ export class DockerContainerRuntime implements ContainerRuntime {
       imageId: toImageId(c.Image),
       labels: c.Config?.Labels ?? {},
       state,
-      exitCode: state === 'exited' || state === 'dead' ? c.State.ExitCode : undefined,
+      exitCode: state === 'exited' || state === 'dead' ? c.State?.ExitCode : undefined,
       error: c.State?.Error ?? '',
       oomKilled: c.State?.OOMKilled === true,
-      command: [c.Path, ...(c.Args ?? [])].filter((a) => a !== ''),
+      command: [c.Path ?? '', ...(c.Args ?? [])].filter((a) => a !== ''),
       env: envRecord(c.Config?.Env),
       memoryBytes: c.HostConfig?.Memory ?? 0,
       nanoCpus: c.HostConfig?.NanoCpus ?? 0,
@@ -361,41 +374,47 @@ export class DockerContainerRuntime implements ContainerRuntime {
 
   async logs(id: string, options: RuntimeCallOptions = {}): Promise<ContainerLogs> {
     const ref = checkContainerRef(id)
-    const raw = await this.#call({ what: `logs of container ${ref}`, notFound: notFoundContainer(ref) }, this.#requestTimeoutMs, options.signal, (docker, abortSignal) =>
-      docker.getContainer(ref).logs({ stdout: true, stderr: true, follow: false, abortSignal })
+    const raw = await this.#call(
+      { what: `logs of container ${ref}`, notFound: notFoundContainer(ref), bodyBytesMax: constants.logAnswerBytesMax },
+      this.#requestTimeoutMs,
+      options.signal,
+      'GET',
+      enginePath(['containers', ref, 'logs'], { stdout: true, stderr: true, tail: constants.logLinesMax })
     )
-    return demuxLogs(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw)))
+    return demuxLogs(raw)
   }
 
   /**
    * One engine call with a deadline, its errors turned into the runtime's. The caller's signal and
    * the deadline are told apart: an abort is the caller's doing, a timeout the engine's.
    */
-  async #call<T>(meaning: CallMeaning, timeoutMs: number, signal: AbortSignal | undefined, fn: (docker: Docker, abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  async #call(meaning: CallMeaning, timeoutMs: number, signal: AbortSignal | undefined, method: 'GET' | 'POST' | 'DELETE', path: string, json?: unknown): Promise<Buffer> {
     if (signal?.aborted === true) throw new RuntimeAbortedError(`${meaning.what}: aborted before it was sent`)
     const deadline = AbortSignal.timeout(timeoutMs)
     const abortSignal = signal === undefined ? deadline : AbortSignal.any([signal, deadline])
+    let answer: EngineAnswer
     try {
-      return await fn(await this.#client(), abortSignal)
+      answer = await engineRequest(this.#socketPath, { method, path, json, signal: abortSignal, bodyBytesMax: meaning.bodyBytesMax ?? jsonAnswerBytesMax })
     } catch (e) {
-      const err = (e ?? {}) as EngineError
-      if (err.statusCode !== undefined && meaning.okStatuses?.includes(err.statusCode) === true) return undefined as T
+      const code = (e as { code?: unknown } | undefined)?.code
+      const err = { code: typeof code === 'string' ? code : undefined, message: e instanceof Error ? e.message : String(e) }
       if (abortedBy(signal)) throw new RuntimeAbortedError(`${meaning.what}: aborted: it may or may not have happened`)
       if (deadline.aborted) throw new RuntimeTimeoutError(`${meaning.what}: no answer from the engine at ${this.#socketPath} within ${timeoutMs} ms: it may or may not have happened`)
-      if (err.statusCode !== undefined) {
-        const message = engineMessage(err)
-        if (err.statusCode === 404 && meaning.notFound !== undefined) throw meaning.notFound(message)
-        if (err.statusCode === 409 && meaning.conflict !== undefined) throw meaning.conflict(message)
-        throw new RuntimeFailedError(`${meaning.what}: ${message}`)
-      }
+      if (err.code === 'ERR_ENGINE_ANSWER_TOO_LARGE') throw new RuntimeFailedError(`${meaning.what}: ${err.message}`)
       if (err.code !== undefined && unreachableCodes.has(err.code)) {
         throw new RuntimeUnavailableError(`no container engine at ${this.#socketPath} (${err.code}): ${meaning.what} was not done`, this.#socketPath)
       }
       if (err.code !== undefined && err.code.startsWith('HPE_')) {
         throw new RuntimeUnavailableError(`${this.#socketPath} does not speak the Engine API (${err.code}): ${meaning.what} was not done`, this.#socketPath)
       }
-      throw new RuntimeNoResponseError(`${meaning.what}: the connection to the engine at ${this.#socketPath} broke (${err.code ?? err.message ?? 'unknown'}): it may or may not have happened`)
+      throw new RuntimeNoResponseError(`${meaning.what}: the connection to the engine at ${this.#socketPath} broke (${err.code ?? err.message}): it may or may not have happened`)
     }
+    const { status, body } = answer
+    if ((status >= 200 && status < 300) || meaning.okStatuses?.includes(status) === true) return body
+    const message = engineMessage(status, body)
+    if (status === 404 && meaning.notFound !== undefined) throw meaning.notFound(message)
+    if (status === 409 && meaning.conflict !== undefined) throw meaning.conflict(message)
+    throw new RuntimeFailedError(`${meaning.what}: ${message}`)
   }
 }
 

@@ -231,6 +231,8 @@ export function checkContainerRef(id: unknown): string {
 export function checkImageRef(reference: unknown): string {
   const ref = checkText('image reference', reference, nameBytesMax, false)
   if (/\s/.test(ref)) invalid(`image reference ${JSON.stringify(ref)} contains white space`)
+  // No reference has one; in an Engine API path it would name another endpoint.
+  if (ref.split('/').some((part) => part === '.' || part === '..')) invalid(`image reference ${JSON.stringify(ref)} has a . or .. path segment`)
   return ref
 }
 

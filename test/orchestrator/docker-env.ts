@@ -5,7 +5,6 @@
  * socket, except under CI=true, where a missing engine fails them: CI must test the real thing.
  */
 import type { Test } from 'tap'
-import Docker from 'dockerode'
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, copyFile, symlink } from 'node:fs/promises'
@@ -68,11 +67,11 @@ function staticBusybox(): string {
 
 /** The test image's ID, importing the image first if this host does not have it. */
 export async function ensureTestImage(socketPath: string): Promise<string> {
-  const docker = new Docker({ socketPath })
+  const runtime = new DockerContainerRuntime({ socketPath })
   try {
-    return (await docker.getImage(testImageReference).inspect()).Id
+    return (await runtime.inspectImage(testImageReference)).id
   } catch (err) {
-    if ((err as { statusCode?: number }).statusCode !== 404) throw err
+    if ((err as { code?: string }).code !== 'ERR_RUNTIME_IMAGE_NOT_FOUND') throw err
   }
   const busybox = staticBusybox()
   const root = await mkdtemp(join(tmpdir(), 'tom-test-image-'))
@@ -83,13 +82,14 @@ export async function ensureTestImage(socketPath: string): Promise<string> {
     for (const applet of applets.split('\n')) {
       if (applet !== '' && applet !== 'busybox') await symlink('busybox', join(root, 'bin', applet))
     }
-    const tar = spawn('tar', ['-C', root, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] })
-    const progress = await docker.importImage(tar.stdout, { repo: 'tom-test/busybox', tag: '1', changes: ['ENV PATH=/bin', 'CMD ["/bin/sh"]'] })
-    await new Promise<void>((resolve, reject) => docker.modem.followProgress(progress, (err) => (err ? reject(err) : resolve())))
+    // The docker CLI comes with the engine (docker.io); it streams the tar to the engine's import.
+    const tar = join(root, 'image.tar')
+    await output('tar', ['-C', root, '--exclude', './image.tar', '-cf', tar, '.'])
+    await output('docker', ['-H', `unix://${socketPath}`, 'import', '--change', 'ENV PATH=/bin', '--change', 'CMD ["/bin/sh"]', tar, testImageReference])
   } finally {
     await rm(root, { recursive: true, force: true })
   }
-  return (await docker.getImage(testImageReference).inspect()).Id
+  return (await runtime.inspectImage(testImageReference)).id
 }
 
 function output(command: string, args: string[]): Promise<string> {

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { DockerContainerRuntime, findEngineSocket } from '../../src/orchestrator/index.js'
+import { enginePath, engineRequest } from '../../src/orchestrator/engine-api.js'
 import { ensureTestImage, removeTestContainers, testImageReference, testLabels, withDockerEngine } from './docker-env.js'
 import { pollUntil, runtimeSuite } from './runtime-suite.js'
 
@@ -62,6 +63,51 @@ t.test('an engine that never answers is ERR_RUNTIME_TIMEOUT (outcome unknown), w
       t.ok(Date.now() - started < 5_000, 'gave up at the deadline')
     }
   )
+})
+
+/** A fake engine that answers every request with this status and body, after reading the request head. */
+function answering(status: number, body: string): (socket: Socket) => void {
+  return (socket) => {
+    let head = ''
+    socket.setEncoding('latin1').on('data', (chunk: string) => {
+      head += chunk
+      if (!head.includes('\r\n\r\n')) return
+      socket.end(`HTTP/1.1 ${status} X\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+    })
+  }
+}
+
+t.test('engine answers: the JSON message of a refusal, a 404 per call, an answer that is not JSON', async (t) => {
+  await withFakeSocket(answering(500, '{"message":"disk full"}'), async (socketPath) => {
+    await t.rejects(new DockerContainerRuntime({ socketPath }).ping(), { code: 'ERR_RUNTIME_FAILED', message: 'ping: disk full' })
+  })
+  await withFakeSocket(answering(404, '{"message":"No such image"}'), async (socketPath) => {
+    await t.rejects(new DockerContainerRuntime({ socketPath }).inspectImage('tom/none:1'), { code: 'ERR_RUNTIME_IMAGE_NOT_FOUND', message: /No such image/ })
+    await t.rejects(new DockerContainerRuntime({ socketPath }).inspect('cam-1'), { code: 'ERR_RUNTIME_CONTAINER_NOT_FOUND' })
+  })
+  await withFakeSocket(answering(200, 'not json'), async (socketPath) => {
+    await t.rejects(new DockerContainerRuntime({ socketPath }).info(), { code: 'ERR_RUNTIME_FAILED', message: /not JSON/ })
+  })
+  await withFakeSocket(answering(200, '{"message":"a list was due"}'), async (socketPath) => {
+    await t.rejects(new DockerContainerRuntime({ socketPath }).list({ labels: { 'tom.test': 'x' } }), { code: 'ERR_RUNTIME_FAILED', message: /not a list/ })
+  })
+})
+
+t.test('engineRequest cuts off an answer beyond its bound', async (t) => {
+  await withFakeSocket(answering(200, 'x'.repeat(100_000)), async (socketPath) => {
+    const request = { method: 'GET' as const, path: '/_ping', signal: AbortSignal.timeout(5_000) }
+    await t.rejects(engineRequest(socketPath, { ...request, bodyBytesMax: 1_000 }), { code: 'ERR_ENGINE_ANSWER_TOO_LARGE' })
+    t.equal((await engineRequest(socketPath, { ...request, bodyBytesMax: 100_000 })).body.length, 100_000, 'at the bound it is read whole')
+  })
+})
+
+t.test('enginePath encodes each segment, so that no reference names another endpoint', async (t) => {
+  t.equal(enginePath(['images', 'registry.example:5000/tom/cam@sha256:ab', 'json']), '/images/registry.example:5000/tom/cam@sha256:ab/json')
+  t.equal(enginePath(['containers', 'json'], { all: true, filters: '{"label":["a=b"]}', skipped: undefined }), '/containers/json?all=true&filters=%7B%22label%22%3A%5B%22a%3Db%22%5D%7D')
+  t.equal(enginePath(['images', 'a?b#c%d', 'json']), '/images/a%3Fb%23c%25d/json')
+  t.throws(() => enginePath(['images', 'tom/../../containers/x/kill', 'json']), RangeError)
+  await t.rejects(new DockerContainerRuntime({ socketPath: '/nonexistent.sock' }).inspectImage('tom/../x'), { code: 'ERR_RUNTIME_INVALID_ARGUMENT' })
+  await t.rejects(new DockerContainerRuntime({ socketPath: '/nonexistent.sock' }).inspectImage('./x'), { code: 'ERR_RUNTIME_INVALID_ARGUMENT' })
 })
 
 t.test('a missing socket is ERR_RUNTIME_UNAVAILABLE naming it', async (t) => {

@@ -6,7 +6,7 @@
  * outside CI, failed under CI=true (docker-env.ts). Every container carries the test labels.
  */
 import t, { type Test } from 'tap'
-import Docker from 'dockerode'
+import { enginePath, engineRequest } from '../../src/orchestrator/engine-api.js'
 import { join } from 'node:path'
 import { bytesEqual, fromHex, keyPairFromSeed } from '../../src/crypto/index.js'
 import { Orchestrator, orchestratorConstants, type ContainerRuntime, type OrchestratorOptions } from '../../src/orchestrator/index.js'
@@ -23,7 +23,6 @@ t.test('Orchestrator on the Docker engine', async (t) => {
     t.teardown(() => removeTestContainers(runtime, { onlyThisProcess: true }))
     const imageId = await ensureTestImage(socketPath)
     const imageHex = imageId.slice('sha256:'.length)
-    const docker = new Docker({ socketPath })
 
     const setup = (t: Test, more: Partial<OrchestratorOptions> = {}): { ledger: FakeLedger; node: string; make: (m?: Partial<OrchestratorOptions>) => Orchestrator } => {
       const ledger = new FakeLedger()
@@ -116,7 +115,8 @@ t.test('Orchestrator on the Docker engine', async (t) => {
       const id = ledger.addAction('container.start', node, { image: imageHex, container: 'cam-3', cmd: identityCommand })
       await pass(o)
       const [summary] = await runtime.list({ labels: { 'tom.action': id } })
-      await docker.getContainer(summary!.id).kill({ signal: 'SIGKILL' })
+      const killed = await engineRequest(socketPath, { method: 'POST', path: enginePath(['containers', summary!.id, 'kill'], { signal: 'SIGKILL' }), signal: AbortSignal.timeout(10_000), bodyBytesMax: 65_536 })
+      t.equal(killed.status, 204, 'killed outside the orchestrator')
       await pollUntil(() => runtime.inspect(summary!.id), (d) => d.state === 'exited', 20_000)
       await pass(o, 'reconcile')
       t.equal((await runtime.inspect(summary!.id)).state, 'running', 'running again, same container')
