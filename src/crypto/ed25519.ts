@@ -6,21 +6,14 @@
  *   runtimes without OpenSSL's Ed25519, and as a cross-check in tests.
  * Keys are the 32-byte seed (private) and the 32-byte encoded point (public), as in RFC 8032 and libp2p.
  */
-import { createPrivateKey, createPublicKey, randomBytes, sign as nodeSign, verify as nodeVerify } from 'node:crypto'
+import { createPublicKey, randomBytes, sign as nodeSign, verify as nodeVerify } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import { ed25519 } from '@noble/curves/ed25519.js'
+import { NativePublicKeys, nativePrivateKey } from './native-keys.js'
 
 export const publicKeyBytes = 32
 export const privateKeyBytes = 32
 export const signatureBytes = 64
-
-// DER prefixes that wrap a raw key for OpenSSL (RFC 8410).
-const pkcs8Prefix = Buffer.from('302e020100300506032b657004220420', 'hex')
-const spkiPrefix = Buffer.from('302a300506032b6570032100', 'hex')
-
-// Parsed public keys are cached: a ledger verifies the same few signers again and again.
-const publicKeyCacheMax = 4096
-const publicKeyCache = new Map<string, KeyObject>()
 
 export interface KeyPair {
   /** The 32-byte seed. Never log it. */
@@ -38,17 +31,13 @@ export function keyPairFromSeed(seed: Uint8Array): KeyPair {
   return { privateKey: Uint8Array.from(seed), publicKey: new Uint8Array(Buffer.from(jwk.x as string, 'base64url')) }
 }
 
-function nativePrivateKey(seed: Uint8Array): KeyObject {
-  return createPrivateKey({ key: Buffer.concat([pkcs8Prefix, seed]), format: 'der', type: 'pkcs8' })
-}
-
 /**
  * A public key that no seed produces: a non-canonical encoding or a point of small order. OpenSSL
  * accepts such keys (RFC 8032 allows it), and with a small-order key anyone can forge a signature
  * (R a small-order point, S = 0). noble's strict mode (the portable path) refuses them; so does the
  * native path, here.
  */
-function isWeakPublicKey(publicKey: Uint8Array): boolean {
+export function isWeakPublicKey(publicKey: Uint8Array): boolean {
   try {
     return ed25519.Point.fromBytes(publicKey, false).isSmallOrder()
   } catch {
@@ -56,17 +45,28 @@ function isWeakPublicKey(publicKey: Uint8Array): boolean {
   }
 }
 
-function nativePublicKey(publicKey: Uint8Array): KeyObject {
-  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('base64')
-  let key = publicKeyCache.get(id)
-  if (key === undefined) {
-    // Checked once per key, on a cache miss; a weak key throws and so never enters the cache.
-    if (isWeakPublicKey(publicKey)) throw new TypeError('weak Ed25519 public key')
-    key = createPublicKey({ key: Buffer.concat([spkiPrefix, publicKey]), format: 'der', type: 'spki' })
-    if (publicKeyCache.size >= publicKeyCacheMax) publicKeyCache.clear()
-    publicKeyCache.set(id, key)
+/** Strong public keys: checked once per key, on a cache miss; a weak key throws and so never enters the cache. */
+const strongKeys = new NativePublicKeys((publicKey) => {
+  if (isWeakPublicKey(publicKey)) throw new TypeError('weak Ed25519 public key')
+})
+
+/** The key object of a strong public key; throws for a weak or malformed one. */
+function strongPublicKey(publicKey: Uint8Array): KeyObject {
+  return strongKeys.get(publicKey)
+}
+
+/**
+ * Whether `verify` could ever accept a signature under this key: 32 bytes, not weak, parsed by
+ * OpenSSL. Cached with the parsed key. The signature workers verify only checks that pass it.
+ */
+export function isUsablePublicKey(publicKey: Uint8Array): boolean {
+  if (publicKey.length !== publicKeyBytes) return false
+  try {
+    strongPublicKey(publicKey)
+    return true
+  } catch {
+    return false
   }
-  return key
 }
 
 /** Signs with a key parsed once; use it for a node or client that signs many messages. */
@@ -97,7 +97,7 @@ export function sign(message: Uint8Array, privateKey: Uint8Array): Uint8Array {
 export function verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   if (signature.length !== signatureBytes || publicKey.length !== publicKeyBytes) return false
   try {
-    return nodeVerify(null, message, nativePublicKey(publicKey), signature)
+    return nodeVerify(null, message, strongPublicKey(publicKey), signature)
   } catch {
     return false // a weak key, or one OpenSSL refuses to parse
   }

@@ -1,7 +1,11 @@
 /** WorkerVerifier answers exactly as the inline verifier, in order, for batches and single checks. */
 import t from 'tap'
-import { generateKeyPair, Signer, WorkerVerifier, inlineVerifier, packChecks, verifyPacked } from '../../src/crypto/index.js'
+import { generateKeyPair, isUsablePublicKey, Signer, WorkerVerifier, inlineVerifier, packChecks, verifyPacked } from '../../src/crypto/index.js'
 import type { SignatureCheck } from '../../src/crypto/index.js'
+
+/** The identity point as a public key (small order), and the signature (R = identity, S = 0) that OpenSSL accepts under it for any message. */
+const identityKey = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 1 : 0))
+const forgedSignature = Uint8Array.from({ length: 64 }, (_, i) => (i === 0 ? 1 : 0))
 
 function checks(count: number): SignatureCheck[] {
   const signers = [0, 1, 2].map(() => new Signer(generateKeyPair()))
@@ -11,7 +15,9 @@ function checks(count: number): SignatureCheck[] {
     const message = new TextEncoder().encode(`message ${i}`.repeat(1 + (i % 5)))
     const signature = signer.sign(message)
     if (i % 7 === 3) signature[i % 64]! ^= 1 // bad signature
-    if (i % 11 === 5) out.push({ signature, message, publicKey: signer.publicKey.subarray(0, 31) }) // wrong key length
+    if (i % 17 === 8) out.push({ signature: forgedSignature, message, publicKey: identityKey }) // OpenSSL alone would accept it
+    else if (i % 11 === 5) out.push({ signature, message, publicKey: signer.publicKey.subarray(0, 31) }) // wrong key length
+    else if (i % 19 === 9) out.push({ signature: signature.subarray(1), message, publicKey: signer.publicKey }) // wrong signature length
     else if (i % 13 === 6) out.push({ signature, message: message.subarray(1), publicKey: signer.publicKey }) // other message
     else out.push({ signature, message, publicKey: signer.publicKey })
   }
@@ -37,7 +43,20 @@ t.test('single checks gathered in one turn are answered each in turn', async (t)
   t.same(answers, await inlineVerifier.verifyMany(c))
 })
 
-t.test('the packed form round-trips', async (t) => {
-  const c = checks(50)
+t.test('the packed form round-trips the checks it may carry, and refuses the others', async (t) => {
+  const all = checks(100)
+  const c = all.filter((check) => check.signature.length === 64 && isUsablePublicKey(check.publicKey))
+  t.ok(c.length < all.length && c.length > 50, 'some checks are filtered out')
   t.same(Array.from(verifyPacked(packChecks(c)), (v) => v === 1), await inlineVerifier.verifyMany(c))
+  t.throws(() => packChecks([{ signature: forgedSignature, message: new Uint8Array(1), publicKey: identityKey.subarray(1) }]), RangeError)
+})
+
+t.test('a small-order key is refused on every path, although OpenSSL alone accepts the forgery', async (t) => {
+  const forged = { signature: forgedSignature, message: new TextEncoder().encode('anything'), publicKey: identityKey }
+  t.equal(verifyPacked(packChecks([forged]))[0], 1, 'the worker side trusts its caller: OpenSSL accepts it')
+  t.notOk(isUsablePublicKey(identityKey))
+  t.same(await inlineVerifier.verifyMany([forged]), [false])
+  const verifier = new WorkerVerifier({ workers: 1 })
+  t.teardown(() => verifier.close())
+  t.same(await verifier.verifyMany(Array.from({ length: 40 }, () => forged)), Array.from({ length: 40 }, () => false))
 })
