@@ -1,7 +1,3 @@
 #!/usr/bin/env node
-// The polyfill must load before anything imports libp2p (Node 20 lacks Promise.withResolvers).
-import '../dist/polyfills.js'
-import { tomNodeProgram } from '../dist/cli/tom-node.js'
-import { runCli } from '../dist/cli/run.js'
-
-await runCli(tomNodeProgram())
+// The bundled daemon (src/cli/tom-node-main.ts, built by `npm run build`).
+import '../dist/bundle/tom-node-main.js'

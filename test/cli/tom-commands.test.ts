@@ -48,10 +48,13 @@ t.test('tom against a one-node network', { skip, timeout: 180_000 }, async (t) =
   })
   const url = await new Promise<string>((resolve, reject) => {
     const guard = setTimeout(() => reject(new Error('no leader in time')), processTimeoutMs * 2)
+    // In either order: a lone node may win its election before it prints its API.
     let api: string | undefined
+    let leader = false
     createInterface({ input: up.stdout }).on('line', (line) => {
       api ??= /^node1: API (\S+)$/.exec(line)?.[1]
-      if (api !== undefined && line === 'node1 is the leader') {
+      if (line === 'node1 is the leader') leader = true
+      if (api !== undefined && leader) {
         clearTimeout(guard)
         resolve(api)
       }
