@@ -14,8 +14,12 @@ export const blockBytesMax = 16 * 1024 * 1024
 export const stateKeyBytesMax = 512
 /** Largest state value. */
 export const stateValueBytesMax = 64 * 1024
-/** World-state entries the ledger keeps in memory for contract reads. */
-export const stateCacheEntriesMax = 50_000
+/**
+ * World-state entries the ledger keeps in memory for contract reads. The hot keys (signers, orgs,
+ * images, contracts) are few; most writes are new records that nothing reads again, and at 50,000
+ * entries they kept ~15 MB of a loaded node's live heap for V8 to mark at every major GC.
+ */
+export const stateCacheEntriesMax = 10_000
 /**
  * Provenance index records read (kinds, generations) that the cache keeps: the signing keys and
  * shared entities that tx after tx relates to. Written records are not added, only kept current.
