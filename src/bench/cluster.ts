@@ -315,8 +315,10 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
     const rate = Math.max(1, Math.round(txPerSec / 2))
     const latencyTxs = await presign(net, txs.length, Math.ceil((rate * latencyMs) / 1000))
     // Fresh connections: the server may be closing the ones left idle while these txs were signed.
+    // FIFO reuse keeps every pooled connection busy: with the default LIFO, a burst picks up one that
+    // sat idle for the server's keep-alive timeout (5 s) just as the server closes it (ECONNRESET).
     for (const a of agents) a.destroy()
-    agents = urls.map(() => new Agent({ keepAlive: true, maxSockets: Infinity }))
+    agents = urls.map(() => new Agent({ keepAlive: true, maxSockets: Infinity, scheduling: 'fifo' }))
     const latencies: number[] = []
     const inFlight: Promise<void>[] = []
     await new Promise<void>((resolve) => {
