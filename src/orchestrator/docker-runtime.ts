@@ -5,7 +5,7 @@
  * The requests themselves are plain HTTP (engine-api.ts, which says why not dockerode).
  */
 import { existsSync } from 'node:fs'
-import { enginePath, engineRequest, type EngineAnswer } from './engine-api.js'
+import { EngineAnswerTooLargeError, enginePath, engineRequest, type EngineAnswer } from './engine-api.js'
 import {
   checkContainerFilter,
   checkContainerRef,
@@ -400,7 +400,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
       const err = { code: typeof code === 'string' ? code : undefined, message: e instanceof Error ? e.message : String(e) }
       if (abortedBy(signal)) throw new RuntimeAbortedError(`${meaning.what}: aborted: it may or may not have happened`)
       if (deadline.aborted) throw new RuntimeTimeoutError(`${meaning.what}: no answer from the engine at ${this.#socketPath} within ${timeoutMs} ms: it may or may not have happened`)
-      if (err.code === 'ERR_ENGINE_ANSWER_TOO_LARGE') throw new RuntimeFailedError(`${meaning.what}: ${err.message}`)
+      if (e instanceof EngineAnswerTooLargeError) throw new RuntimeFailedError(`${meaning.what}: ${err.message}`)
       if (err.code !== undefined && unreachableCodes.has(err.code)) {
         throw new RuntimeUnavailableError(`no container engine at ${this.#socketPath} (${err.code}): ${meaning.what} was not done`, this.#socketPath)
       }

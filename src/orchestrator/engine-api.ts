@@ -10,6 +10,11 @@
  */
 import { request } from 'node:http'
 
+/** The engine's answer outgrew the request's bodyBytesMax; docker-runtime.ts turns it into a RuntimeFailedError. */
+export class EngineAnswerTooLargeError extends Error {
+  override readonly name = 'EngineAnswerTooLargeError'
+}
+
 /** An answer of the engine, any status. */
 export interface EngineAnswer {
   readonly status: number
@@ -23,7 +28,7 @@ export interface EngineRequest {
   /** Sent as JSON. */
   readonly json?: unknown
   readonly signal: AbortSignal
-  /** Larger answers are cut off with ERR_ENGINE_ANSWER_TOO_LARGE: an engine cannot make the node buffer without bound. */
+  /** Larger answers are cut off with an EngineAnswerTooLargeError: an engine cannot make the node buffer without bound. */
   readonly bodyBytesMax: number
 }
 
@@ -46,7 +51,7 @@ export function engineRequest(socketPath: string, req: EngineRequest): Promise<E
       res.on('data', (chunk: Buffer) => {
         size += chunk.length
         if (size > req.bodyBytesMax) {
-          res.destroy(Object.assign(new Error(`the engine's answer to ${req.method} ${req.path} exceeds ${req.bodyBytesMax} bytes`), { code: 'ERR_ENGINE_ANSWER_TOO_LARGE' }))
+          res.destroy(new EngineAnswerTooLargeError(`the engine's answer to ${req.method} ${req.path} exceeds ${req.bodyBytesMax} bytes`))
           return
         }
         chunks.push(chunk)
