@@ -37,7 +37,7 @@ export function keyPairFromSeed(seed: Uint8Array): KeyPair {
  * (R a small-order point, S = 0). noble's strict mode (the portable path) refuses them; so does the
  * native path, here.
  */
-export function isWeakPublicKey(publicKey: Uint8Array): boolean {
+function isWeakPublicKey(publicKey: Uint8Array): boolean {
   try {
     return ed25519.Point.fromBytes(publicKey, false).isSmallOrder()
   } catch {
@@ -45,15 +45,13 @@ export function isWeakPublicKey(publicKey: Uint8Array): boolean {
   }
 }
 
-/** Strong public keys: checked once per key, on a cache miss; a weak key throws and so never enters the cache. */
+/**
+ * Strong public keys: checked once per key, on a cache miss; `get` throws for a weak or malformed
+ * key, which so never enters the cache.
+ */
 const strongKeys = new NativePublicKeys((publicKey) => {
   if (isWeakPublicKey(publicKey)) throw new TypeError('weak Ed25519 public key')
 })
-
-/** The key object of a strong public key; throws for a weak or malformed one. */
-function strongPublicKey(publicKey: Uint8Array): KeyObject {
-  return strongKeys.get(publicKey)
-}
 
 /**
  * Whether `verify` could ever accept a signature under this key: 32 bytes, not weak, parsed by
@@ -62,7 +60,7 @@ function strongPublicKey(publicKey: Uint8Array): KeyObject {
 export function isUsablePublicKey(publicKey: Uint8Array): boolean {
   if (publicKey.length !== publicKeyBytes) return false
   try {
-    strongPublicKey(publicKey)
+    strongKeys.get(publicKey)
     return true
   } catch {
     return false
@@ -97,7 +95,7 @@ export function sign(message: Uint8Array, privateKey: Uint8Array): Uint8Array {
 export function verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   if (signature.length !== signatureBytes || publicKey.length !== publicKeyBytes) return false
   try {
-    return nodeVerify(null, message, strongPublicKey(publicKey), signature)
+    return nodeVerify(null, message, strongKeys.get(publicKey), signature)
   } catch {
     return false // a weak key, or one OpenSSL refuses to parse
   }

@@ -1,7 +1,7 @@
 /**
  * The signature checks a WorkerVerifier sends to a worker, packed into one transferable buffer, and
  * their verification on the worker. Imports only node:crypto (through native-keys.ts): each worker is
- * a V8 isolate of its own, about 5 MB resident bare and 10 MB more with noble loaded.
+ * a V8 isolate of its own, about 5 MB resident bare, and loading noble would add about 5 MB more.
  */
 import { verify as nodeVerify } from 'node:crypto'
 import { NativePublicKeys } from './native-keys.js'

@@ -111,7 +111,7 @@ interface ContainerAnswer {
   Mounts?: { Type?: string; RW?: boolean; Source: string; Destination: string }[] | null
 }
 
-/** Largest JSON answer read (a list of listContainersMax containers fits); logs are bounded by logBytesMax. */
+/** Largest JSON answer read (a list of listContainersMax containers fits); logs have their own bound, logAnswerBytesMax. */
 const jsonAnswerBytesMax = 64 * 1024 * 1024
 
 function checkMs(name: string, value: unknown, fallback: number): number {
