@@ -15,10 +15,13 @@ export const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
 /** Every wait on a child is bounded by this, as a failure guard only: no test sleeps. */
 export const processTimeoutMs = 15_000
 
+/** What each bin runs: tom-node the bundle (scripts/bundle.mjs), tom the compiled module. */
+const binTargets = { 'tom-node': 'dist/bundle/tom-node-main.js', tom: 'dist/cli/tom.js' } as const
+
 /** A skip reason when the compiled CLI is missing, else false. */
 export function distMissing(bin: 'tom-node' | 'tom'): string | false {
-  const file = join(repoRoot, 'dist', 'cli', `${bin}.js`)
-  return existsSync(file) ? false : `dist/cli/${bin}.js is not built: run npm run build (npm test does)`
+  const target = binTargets[bin]
+  return existsSync(join(repoRoot, target)) ? false : `${target} is not built: run npm run build (npm test does)`
 }
 
 function childEnv(): NodeJS.ProcessEnv {
