@@ -4,8 +4,37 @@
  * bin/ that the code builds from import.meta.url resolve as they do from dist/cli/ and dist/crypto/.
  * The library (dist/index.js) stays unbundled.
  */
-import { rmSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { build } from 'esbuild'
+
+/**
+ * libp2p's peer store sorts protocol names, tags and addresses with `localeCompare`, only to keep them
+ * in a stable order. The first `localeCompare` in a process loads ICU's collation data: about 3 MB
+ * resident in every node, for strings that are plain ASCII. In the bundle those comparisons use
+ * UTF-16 code-unit order instead, which is as stable. The build fails if a libp2p upgrade moves or
+ * changes them, so that the rewrite is checked again rather than silently skipped.
+ */
+const codeUnitOrder = {
+  name: 'code-unit-order',
+  setup(build) {
+    const files = ['@libp2p/peer-record/dist/src/peer-record/utils.js', '@libp2p/peer-store/dist/src/utils/dedupe-addresses.js', '@libp2p/peer-store/dist/src/utils/to-peer-pb.js']
+    const rewritten = new Set()
+    const comparison = /([\w$.]+(?:\(\))?)\.localeCompare\(([\w$.]+(?:\(\))?)\)/g
+    build.onLoad({ filter: /[\\/]@libp2p[\\/]peer-(record|store)[\\/]dist[\\/]src[\\/].*\.js$/ }, (args) => {
+      const file = files.find((f) => args.path.replaceAll('\\', '/').endsWith(`node_modules/${f}`))
+      if (file === undefined) return undefined
+      const source = readFileSync(args.path, 'utf8')
+      const contents = source.replace(comparison, '__tomCodeUnitOrder($1, $2)')
+      if (contents === source || contents.includes('localeCompare')) throw new Error(`${file}: its localeCompare calls are not the ones code-unit-order rewrites; check them again`)
+      rewritten.add(file)
+      return { contents: `${contents}\nfunction __tomCodeUnitOrder(a, b) { return a < b ? -1 : a > b ? 1 : 0 }\n`, loader: 'js' }
+    })
+    build.onEnd(() => {
+      const missed = files.filter((f) => !rewritten.has(f))
+      if (missed.length > 0) throw new Error(`code-unit-order did not see ${missed.join(', ')}: check libp2p's peer store for localeCompare again`)
+    })
+  }
+}
 
 // esbuild names chunks by content hash and never removes old ones: start from an empty folder.
 rmSync('dist/bundle', { recursive: true, force: true })
@@ -30,5 +59,6 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   sourcemap: 'linked',
+  plugins: [codeUnitOrder],
   logLevel: 'warning'
 })
