@@ -163,7 +163,11 @@ export class TomNode extends EventEmitter<TomNodeEvents> {
       events: this,
       ...(parts.clock === undefined ? {} : { clock: parts.clock })
     })
-    this.#proposer.driver.on('softState', (s) => this.emit('role', s))
+    this.#proposer.driver.on('softState', (s) => {
+      // An election is an availability event (writes wait or are refused meanwhile): operators see each one.
+      this.#logger.info({ role: s.role, leader: s.leader, term: this.#proposer.driver.status().hardState.term }, 'raft role changed')
+      this.emit('role', s)
+    })
     this.#metrics = this.#createMetrics(ledger, p2p)
     this.#proposer.driver.on('confChange', (_cc, cs) => this.emit('membership', cs))
     cluster.serve({ submit: (tx) => this.#proposer.submit(tx), admit: (tx) => this.#proposer.admit(tx) })
