@@ -3,15 +3,28 @@ import { Level } from 'level'
 import { asUint8Array } from '../crypto/index.js'
 import type { KvOperation, KvRange, KvStore } from './kv.js'
 
+export interface LevelKvOptions {
+  /**
+   * LevelDB's memtable: writes gather here until it is this full, then go to disk as one sorted file.
+   * Default 4 MiB (LevelDB's own).
+   */
+  readonly writeBufferBytes?: number
+}
+
 export class LevelKvStore implements KvStore {
   readonly #db: Level<Uint8Array, Uint8Array>
+  readonly #writeBufferBytes: number | undefined
 
-  constructor(readonly location: string) {
+  constructor(
+    readonly location: string,
+    options: LevelKvOptions = {}
+  ) {
     this.#db = new Level<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' })
+    this.#writeBufferBytes = options.writeBufferBytes
   }
 
   async open(): Promise<void> {
-    await this.#db.open({ createIfMissing: true })
+    await this.#db.open({ createIfMissing: true, ...(this.#writeBufferBytes === undefined ? {} : { writeBufferSize: this.#writeBufferBytes }) })
   }
 
   async close(): Promise<void> {
