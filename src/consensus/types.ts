@@ -134,6 +134,11 @@ export interface Message {
  *    is set. For a 'confChange' entry, call `applyConfChange` on the node.
  * 4. Call `advance()`. Only then call `ready()` again.
  *
+ * As in etcd's raft, normal entries may still be being applied after advance() (handed to a queue
+ * that applies them in log order, after those of earlier Readies): the node counts them as applied.
+ * A 'confChange' entry's `applyConfChange` and a snapshot must be done before advance(), once what
+ * precedes them is applied.
+ *
  * `softState` is informational (the role and the leader this node knows of) and is never persisted.
  */
 export interface Ready {

@@ -1,10 +1,14 @@
 /**
  * The Raft driver: the concurrency and I/O around the pure core (src/consensus). It ticks the core on
  * a timer, steps messages from the transport, and processes each Ready in the order the core demands:
- * PERSIST (one synced write) BEFORE SENDING, then APPLY only committed entries, then advance. One
- * loop does this at a time, so entries are applied strictly in log order. It knows nothing of blocks:
- * a RaftStateMachine gives entries their meaning, which lets the consensus benchmark drive it with
- * plain 256-byte entries.
+ * PERSIST (one synced write) BEFORE SENDING, then hand the committed entries over to be APPLIED, then
+ * advance. Applying runs in a loop of its own, strictly in log order, so that a long apply (a block of
+ * hundreds of txs) does not hold up the next Ready: a leader keeps sending heartbeats and appends, and
+ * a follower keeps persisting and acknowledging the next entries, while the state machine catches up.
+ * (Held up, a loaded leader went quiet for longer than the election timeout and lost its leadership.)
+ * Membership changes and snapshots wait until everything before them is applied. It knows nothing of
+ * blocks: a RaftStateMachine gives entries their meaning, which lets the consensus benchmark drive it
+ * with plain 256-byte entries.
  */
 import { EventEmitter } from 'node:events'
 import { RawNode, SeededRandom, decodeConfChange } from '../consensus/index.js'
@@ -59,12 +63,18 @@ export interface RaftDriverEvents {
 
 export const defaultTickMs = 50
 
+/** Committed entries waiting to be applied, beyond which the Ready loop waits for the state machine. */
+const applyBacklogEntriesMax = 16
+
 export class RaftDriver extends EventEmitter<RaftDriverEvents> {
   readonly id: NodeId
   readonly #raw: RawNode
   readonly #options: RaftDriverOptions
   #ticker: NodeJS.Timeout | undefined
   #loop: Promise<void> | undefined
+  /** Committed entries handed over and not yet applied, in log order. */
+  readonly #toApply: Entry[] = []
+  #applying: Promise<void> | undefined
   #running = false
   #softState: SoftState = { role: 'follower', leader: 0 }
   #applied: number
@@ -115,11 +125,15 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
     this.#kick()
   }
 
-  /** Stops ticking and stepping; the Ready being processed completes first. */
+  /**
+   * Stops ticking, stepping and applying; the Ready and the entry being processed complete first.
+   * Committed entries not yet applied are durable in the log and are applied again after a restart.
+   */
   async stop(): Promise<void> {
     this.#running = false
     clearInterval(this.#ticker)
     await this.#loop
+    await this.#applying
   }
 
   /** Appends `data` to the log (leader only; throws ProposalDroppedError otherwise). */
@@ -159,16 +173,47 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
   #kick(): void {
     if (this.#loop !== undefined || !this.#running) return
     this.#loop = this.#processReadies()
-      .catch((err: Error) => {
-        this.#running = false
-        clearInterval(this.#ticker)
-        this.#options.logger.fatal({ err }, 'raft loop failed; the node stops')
-        this.emit('fatal', err)
-      })
+      .catch((err: Error) => this.#fail(err))
       .finally(() => {
         this.#loop = undefined
         if (this.#running && this.#raw.hasReady()) this.#kick()
       })
+  }
+
+  #fail(err: Error): void {
+    if (!this.#running) return
+    this.#running = false
+    clearInterval(this.#ticker)
+    this.#options.logger.fatal({ err }, 'raft loop failed; the node stops')
+    this.emit('fatal', err)
+  }
+
+  #startApplying(): void {
+    if (this.#applying !== undefined || this.#toApply.length === 0 || !this.#running) return
+    this.#applying = this.#applyQueued()
+      .catch((err: Error) => this.#fail(err))
+      .finally(() => {
+        this.#applying = undefined
+        this.#startApplying() // entries handed over as the loop was ending
+      })
+  }
+
+  async #applyQueued(): Promise<void> {
+    const { stateMachine } = this.#options
+    while (this.#running && this.#toApply.length > 0) {
+      const entry = this.#toApply.shift()!
+      if (entry.data.length > 0) await stateMachine.apply(entry)
+      this.#applied = entry.index
+      this.emit('applied', entry.index)
+    }
+  }
+
+  /** Applies everything handed over so far (nothing more once stopped). */
+  async #drainApplies(): Promise<void> {
+    while (this.#running && (this.#toApply.length > 0 || this.#applying !== undefined)) {
+      this.#startApplying()
+      await this.#applying
+    }
   }
 
   async #processReadies(): Promise<void> {
@@ -190,24 +235,34 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
         this.#softState = rd.softState
         this.emit('softState', rd.softState)
       }
-      // 3. APPLY committed entries, in order.
+      // 3. APPLY committed entries, in order: normal ones on the apply loop; a snapshot or a membership
+      // change here, once everything before it is applied.
       if (rd.snapshot !== undefined) {
+        await this.#drainApplies()
+        if (!this.#running) return
         await stateMachine.restore(rd.snapshot)
         this.#applied = rd.snapshot.metadata.index
+        this.emit('applied', this.#applied)
       }
       for (const entry of rd.committedEntries) {
         if (entry.type === 'confChange') {
+          await this.#drainApplies()
+          if (!this.#running) return
           const cc = decodeConfChange(entry.data)
           this.emit('confChange', cc, this.#raw.applyConfChange(cc))
-        } else if (entry.data.length > 0) {
-          await stateMachine.apply(entry)
+          this.#applied = entry.index
+          this.emit('applied', this.#applied)
+        } else {
+          this.#toApply.push(entry)
         }
-        this.#applied = entry.index
       }
+      this.#startApplying()
+      // ReadIndex readers wait for `applied` to reach the read's index themselves.
       for (const rs of rd.readStates) this.emit('readState', rs)
       // 4. advance.
       this.#raw.advance()
-      if (rd.committedEntries.length > 0 || rd.snapshot !== undefined) this.emit('applied', this.#applied)
+      // A follower far behind would otherwise hold its whole backlog in memory.
+      if (this.#toApply.length > applyBacklogEntriesMax) await this.#drainApplies()
     }
   }
 }
