@@ -24,7 +24,7 @@ t.test('LevelKvStore keeps data across close and reopen', async (t) => {
 })
 
 t.test('LevelKvStore writes its memtable to a table file when writeBufferBytes fill, not before', async (t) => {
-  // 8 MiB of incompressible values: over LevelDB's default memtable (4 MiB), under the ledger's 16 MiB.
+  // 8 MiB of incompressible values: over LevelDB's default memtable (4 MiB), under one of 16 MiB.
   const write = async (store: LevelKvStore): Promise<number> => {
     await store.open()
     for (let b = 0; b < 8; b++) {
