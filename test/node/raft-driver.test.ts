@@ -46,7 +46,9 @@ t.test('a follower acknowledges new entries while an earlier one is still being 
             resolve()
           })
         }),
-      restore: async () => t.fail('no snapshot in this test')
+      restore: async () => {
+        t.fail('no snapshot in this test')
+      }
     },
     tickMs: 3_600_000,
     electionTimeoutTicks: 1000,
