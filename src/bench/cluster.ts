@@ -82,6 +82,8 @@ export interface ClusterBenchResult {
   readonly nodesCpuPercent: number[]
   /** Answers other than 200, by status and code, over both phases: expected none. */
   readonly failures: Record<string, number>
+  /** Raft elections during both phases (the highest term any node reports, after minus before): expected 0. */
+  readonly elections: number
 }
 
 /** How often readiness is probed once a node's API listens: the resolution of readyMs. */
@@ -208,6 +210,12 @@ class UpProcess {
   }
 }
 
+/** The highest Raft term the nodes report (a node that does not answer is left out). */
+async function highestTerm(apis: readonly string[], agent: Agent): Promise<number> {
+  const all = await Promise.all(apis.map((api) => getJson(`${api}/v1/status`, agent).catch(() => undefined)))
+  return Math.max(0, ...all.map((s) => (s as { term?: number } | undefined)?.term ?? 0))
+}
+
 /** Resolves once the node at `api` answers /v1/status with a leader; probes every readyProbeMs. */
 async function untilLeaderKnown(up: UpProcess, api: string, agent: Agent, deadline: number): Promise<{ role: string; leader: number }> {
   for (;;) {
@@ -275,6 +283,7 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
         })
         .finally(() => (findingLeader = undefined)))
     const failures: Record<string, number> = {}
+    const termBefore = await highestTerm(apis, agents[0]!)
     /** Counts a refusal; the client backs off before its next tx, as a real client would, rather than spin. */
     const fail = async (r: { status: number; code?: string }): Promise<void> => {
       const key = `${r.status} ${r.code ?? ''}`.trim()
@@ -345,6 +354,7 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
     await Promise.all(inFlight)
     latencies.sort((a, b) => a - b)
     const peak = await Promise.all(pids.map(readProcMemory))
+    const elections = (await highestTerm(apis, agents[0]!)) - termBefore
     for (const a of agents) a.destroy()
 
     const cpuSeconds = measureMs / 1000
@@ -364,7 +374,8 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
       nodesRssMbPeak: peak.map((m) => mb(m.hwmMb)),
       benchCpuPercent: Math.round(((benchCpu.user + benchCpu.system) / 1e6 / cpuSeconds) * 100),
       nodesCpuPercent: nodesCpuAtClose.map((s, i) => Math.round(((s - (cpuAtOpen?.nodes[i] ?? 0)) / cpuSeconds) * 100)),
-      failures
+      failures,
+      elections
     }
   } finally {
     await up?.stop()
