@@ -5,7 +5,7 @@
  * advance. Applying runs in a loop of its own, strictly in log order, so that a long apply (a block of
  * hundreds of txs) does not hold up the next Ready: a leader keeps sending heartbeats and appends, and
  * a follower keeps persisting and acknowledging the next entries, while the state machine catches up.
- * (Held up, a loaded leader went quiet for longer than the election timeout and lost its leadership.)
+ * (Held up, a loaded leader could go quiet for longer than the election timeout and lose its leadership.)
  * Membership changes and snapshots wait until everything before them is applied. It knows nothing of
  * blocks: a RaftStateMachine gives entries their meaning, which lets the consensus benchmark drive it
  * with plain 256-byte entries.
