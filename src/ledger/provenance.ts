@@ -28,8 +28,8 @@
  * number in the tx (4): lexical order is chain order.
  */
 import { decode, encode, toHex } from '../crypto/index.js'
-import { checkDocument, checkProvRecords, isElement, lineageEdges, normaliseRecord, ProvConstraintError, ProvFormatError, relationArgument, relationSpecs, tomNamespace } from '../prov/index.js'
-import type { Attribute, LineageDirection, LineageEdge, LiteralType, ProvEvent, ProvIndex, ProvPosition, ProvRecord, QualifiedName, RecordKind, RelationKind } from '../prov/index.js'
+import { checkDocument, checkProvRecords, isElement, provIndexReads, lineageEdges, normaliseRecord, ProvConstraintError, ProvFormatError, relationArgument, relationSpecs, tomNamespace } from '../prov/index.js'
+import type { Attribute, LineageDirection, LineageEdge, LiteralType, ProvEvent, ProvIndex, ProvIndexReads, ProvPosition, ProvRecord, QualifiedName, RecordKind, RelationKind } from '../prov/index.js'
 import { TxFailedError } from './errors.js'
 import type { Tx } from './tx.js'
 
@@ -130,51 +130,72 @@ export interface ProvIndexView {
   txCommitted(idHex: string): Promise<boolean>
 }
 
-/** The constraint index over the stored records, with the ledger's implied activities and agents. */
-class StoredProvIndex implements ProvIndex {
-  // One tx asks about the same few ids many times (each relation re-checks its arguments).
-  readonly #reads = new Map<string, Promise<unknown>>()
+/**
+ * The constraint index over the stored records, with the ledger's implied activities and agents: what
+ * the check of one tx reads (provIndexReads), loaded before it so that the check runs synchronously.
+ */
+class LoadedProvIndex implements ProvIndex {
+  readonly #kinds = new Map<QualifiedName, readonly RecordKind[]>()
+  /** What `k/<id>` holds (undefined when nothing): the kinds a new declaration adds to. */
+  readonly #storedKinds = new Map<QualifiedName, RecordKind[] | undefined>()
+  readonly #generations = new Map<QualifiedName, ProvEvent | undefined>()
+  readonly #invalidations = new Map<QualifiedName, ProvEvent | undefined>()
+  readonly #firstUses = new Map<QualifiedName, ProvEvent | undefined>()
 
-  constructor(
-    readonly view: ProvIndexView,
-    readonly ownActivity: QualifiedName
-  ) {}
-
-  read<T>(key: string, decodeValue: (raw: Uint8Array) => T = decode<T>): Promise<T | undefined> {
-    let read = this.#reads.get(key) as Promise<T | undefined> | undefined
-    if (read === undefined) {
-      read = this.view.get(key).then((raw) => (raw === undefined ? undefined : decodeValue(raw)))
-      this.#reads.set(key, read)
+  static async load(reads: ProvIndexReads, ownActivity: QualifiedName, view: ProvIndexView): Promise<LoadedProvIndex> {
+    const index = new LoadedProvIndex()
+    const read = async <T>(key: string, decodeValue: (raw: Uint8Array) => T): Promise<T | undefined> => {
+      const raw = await view.get(key)
+      return raw === undefined ? undefined : decodeValue(raw)
     }
-    return read
+    for (const id of reads.kinds) {
+      if (id === ownActivity) {
+        index.#kinds.set(id, ['activity'])
+        index.#storedKinds.set(id, undefined)
+        continue
+      }
+      let stored: RecordKind[] | undefined
+      const kinds = await kindsOfId(id, (hex) => view.txCommitted(hex), async () => (stored = await read(provKeys.kind(id), decode<RecordKind[]>)))
+      index.#kinds.set(id, kinds)
+      index.#storedKinds.set(id, stored)
+    }
+    for (const entity of reads.events) {
+      // An id without a stored kind has no stored events: the typing check refuses a relation naming an
+      // undeclared id, and a declaration stores the kind with the tx's other facts. So the events of a
+      // new id (each data.add's entity) cost no reads.
+      const known = index.#storedKinds.get(entity) !== undefined
+      index.#generations.set(entity, known ? await read(provKeys.generation(entity), decodeProvEvent) : undefined)
+      index.#invalidations.set(entity, known ? await read(provKeys.invalidation(entity), decodeProvEvent) : undefined)
+      index.#firstUses.set(entity, known ? await read(provKeys.firstUse(entity), decodeProvEvent) : undefined)
+    }
+    return index
   }
 
-  async kindsOf(id: QualifiedName): Promise<readonly RecordKind[]> {
-    if (id === this.ownActivity) return ['activity']
-    return kindsOfId(id, (hex) => this.view.txCommitted(hex), () => this.read<RecordKind[]>(provKeys.kind(id)))
+  kindsOf(id: QualifiedName): readonly RecordKind[] {
+    return loaded(this.#kinds, id, 'kinds')
   }
 
-  generationOf(entity: QualifiedName): Promise<ProvEvent | undefined> {
-    return this.#eventOf(entity, provKeys.generation(entity))
+  /** The kinds stored for `id` (not the implied ones), as loaded. */
+  storedKindsOf(id: QualifiedName): RecordKind[] | undefined {
+    return loaded(this.#storedKinds, id, 'stored kinds')
   }
 
-  invalidationOf(entity: QualifiedName): Promise<ProvEvent | undefined> {
-    return this.#eventOf(entity, provKeys.invalidation(entity))
+  generationOf(entity: QualifiedName): ProvEvent | undefined {
+    return loaded(this.#generations, entity, 'generation')
   }
 
-  firstUseOf(entity: QualifiedName): Promise<ProvEvent | undefined> {
-    return this.#eventOf(entity, provKeys.firstUse(entity))
+  invalidationOf(entity: QualifiedName): ProvEvent | undefined {
+    return loaded(this.#invalidations, entity, 'invalidation')
   }
 
-  /**
-   * An id without a stored kind has no stored events: the typing check refuses a relation naming an
-   * undeclared id, and a declaration stores the kind with the tx's other facts. So the event of a new
-   * id (each data.add's entity) costs no lookup beyond its kind's, which the checks read anyway.
-   */
-  async #eventOf(entity: QualifiedName, key: string): Promise<ProvEvent | undefined> {
-    if ((await this.read<RecordKind[]>(provKeys.kind(entity))) === undefined) return undefined
-    return this.read(key, decodeProvEvent)
+  firstUseOf(entity: QualifiedName): ProvEvent | undefined {
+    return loaded(this.#firstUses, entity, 'first use')
   }
+}
+
+function loaded<T>(map: Map<QualifiedName, T>, id: QualifiedName, what: string): T {
+  if (!map.has(id)) throw new Error(`assertion: the ${what} of ${id} was not loaded before the PROV check`)
+  return map.get(id) as T
 }
 
 function provFailure(err: unknown): never {
@@ -191,7 +212,7 @@ export async function indexTxProvenance(tx: Tx, records: readonly ProvRecord[], 
   if (records.length > txProvRecordsMax) throw new TxFailedError('ERR_PROV_TOO_MANY_RECORDS', `a tx asserts at most ${txProvRecordsMax} PROV records`)
   const activity = ledgerProvIds.tx(tx.id)
   let normalised: ProvRecord[]
-  let index: StoredProvIndex
+  let index: LoadedProvIndex
   let facts
   try {
     normalised = records.map(normaliseRecord)
@@ -203,8 +224,8 @@ export async function indexTxProvenance(tx: Tx, records: readonly ProvRecord[], 
         throw new TxFailedError('ERR_PROV_RESERVED_ID', `${r.id}: tom:tx/ ids are the ledger's; a contract refers to its own as ${activity}`)
       }
     }
-    index = new StoredProvIndex(view, activity)
-    facts = await checkProvRecords(normalised, at, index)
+    index = await LoadedProvIndex.load(provIndexReads(normalised), activity, view)
+    facts = checkProvRecords(normalised, at, index)
   } catch (err) {
     provFailure(err)
   }
@@ -214,7 +235,7 @@ export async function indexTxProvenance(tx: Tx, records: readonly ProvRecord[], 
       case 'kind': {
         // Implied kinds are never stored: the constraint index answers for them.
         if (fact.kind === 'agent' && isKeyAgent(fact.id)) break
-        const known = kinds.get(fact.id) ?? [...((await index.read<RecordKind[]>(provKeys.kind(fact.id))) ?? [])]
+        const known = kinds.get(fact.id) ?? [...(index.storedKindsOf(fact.id) ?? [])]
         known.push(fact.kind)
         kinds.set(fact.id, known)
         break

@@ -43,17 +43,57 @@ export interface ProvEvent {
 }
 
 /**
- * What the checker needs to know of earlier txs. Each method is one key lookup in a keyed
- * store (the ledger's LevelDB index: `prov/kind/<id>`, `prov/gen/<id>`, `prov/inv/<id>`,
- * `prov/use/<id>`). Answers reflect every tx applied before the one being checked.
+ * What the checker needs to know of earlier txs, answered synchronously: a store-backed index loads
+ * what `provIndexReads` names before the check (the ledger's LevelDB index: `k/<id>`, `g/<id>`,
+ * `i/<id>`, `u/<id>`), so the check itself runs without a promise per question. Answers reflect
+ * every tx applied before the one being checked.
  */
 export interface ProvIndex {
   /** The kinds the id was declared with: one kind, or entity and agent; empty when unknown. */
-  kindsOf(id: QualifiedName): Promise<readonly RecordKind[]>
-  generationOf(entity: QualifiedName): Promise<ProvEvent | undefined>
-  invalidationOf(entity: QualifiedName): Promise<ProvEvent | undefined>
+  kindsOf(id: QualifiedName): readonly RecordKind[]
+  generationOf(entity: QualifiedName): ProvEvent | undefined
+  invalidationOf(entity: QualifiedName): ProvEvent | undefined
   /** The earliest usage of the entity, or derivation from it. */
-  firstUseOf(entity: QualifiedName): Promise<ProvEvent | undefined>
+  firstUseOf(entity: QualifiedName): ProvEvent | undefined
+}
+
+/** What `checkProvRecords` asks the index about `records`: the kinds of these ids, the events of these entities. */
+export interface ProvIndexReads {
+  readonly kinds: Set<QualifiedName>
+  readonly events: Set<QualifiedName>
+}
+
+/** The entity arguments whose generation, invalidation or first use `checkEvents` reads, per relation. */
+const eventArguments: Partial<Record<RelationKind, readonly string[]>> = {
+  wasGeneratedBy: ['entity'],
+  wasInvalidatedBy: ['entity'],
+  used: ['entity'],
+  wasDerivedFrom: ['generatedEntity', 'usedEntity'],
+  wasStartedBy: ['trigger'],
+  wasEndedBy: ['trigger']
+}
+
+export function provIndexReads(records: readonly ProvRecord[]): ProvIndexReads {
+  const kinds = new Set<QualifiedName>()
+  const events = new Set<QualifiedName>()
+  for (const r of records) {
+    if (isElement(r)) {
+      kinds.add(r.id)
+      continue
+    }
+    const id = recordId(r)
+    if (id !== undefined) kinds.add(id)
+    for (const a of relationSpecs[r.kind].args) {
+      if (a.type === 'time') continue
+      const v = relationArgument(r, a.field)
+      if (v !== undefined) kinds.add(v)
+    }
+    for (const field of eventArguments[r.kind] ?? []) {
+      const v = relationArgument(r, field)
+      if (v !== undefined) events.add(v)
+    }
+  }
+  return { kinds, events }
 }
 
 /** What applying a tx adds to the index; the ledger writes these, the memory index applies them. */
@@ -98,14 +138,14 @@ class Overlay {
 
   constructor(readonly index: ProvIndex) {}
 
-  async kindsOf(id: QualifiedName): Promise<readonly RecordKind[]> {
+  kindsOf(id: QualifiedName): readonly RecordKind[] {
     const local = this.#kinds.get(id)
-    const stored = await this.index.kindsOf(id)
+    const stored = this.index.kindsOf(id)
     return local === undefined ? stored : [...stored, ...local]
   }
 
-  async declare(id: QualifiedName, kind: RecordKind): Promise<void> {
-    const kinds = await this.kindsOf(id)
+  declare(id: QualifiedName, kind: RecordKind): void {
+    const kinds = this.kindsOf(id)
     if (kinds.includes(kind)) {
       if (isElementKind(kind)) return
       refuse('ERR_PROV_DUPLICATE_RELATION', `relation ${id} was already asserted`)
@@ -118,16 +158,16 @@ class Overlay {
     this.facts.push({ type: 'kind', id, kind })
   }
 
-  async generationOf(e: QualifiedName): Promise<ProvEvent | undefined> {
-    return this.#generations.get(e) ?? (await this.index.generationOf(e))
+  generationOf(e: QualifiedName): ProvEvent | undefined {
+    return this.#generations.get(e) ?? this.index.generationOf(e)
   }
 
-  async invalidationOf(e: QualifiedName): Promise<ProvEvent | undefined> {
-    return this.#invalidations.get(e) ?? (await this.index.invalidationOf(e))
+  invalidationOf(e: QualifiedName): ProvEvent | undefined {
+    return this.#invalidations.get(e) ?? this.index.invalidationOf(e)
   }
 
-  async firstUseOf(e: QualifiedName): Promise<ProvEvent | undefined> {
-    return (await this.index.firstUseOf(e)) ?? this.#firstUses.get(e)
+  firstUseOf(e: QualifiedName): ProvEvent | undefined {
+    return this.index.firstUseOf(e) ?? this.#firstUses.get(e)
   }
 
   setGeneration(entity: QualifiedName, event: ProvEvent): void {
@@ -140,8 +180,8 @@ class Overlay {
     this.facts.push({ type: 'invalidation', entity, event })
   }
 
-  async noteUse(entity: QualifiedName, event: ProvEvent): Promise<void> {
-    if ((await this.firstUseOf(entity)) !== undefined) return
+  noteUse(entity: QualifiedName, event: ProvEvent): void {
+    if (this.firstUseOf(entity) !== undefined) return
     this.#firstUses.set(entity, event)
     this.facts.push({ type: 'firstUse', entity, event })
   }
@@ -157,46 +197,46 @@ function isElementKind(kind: RecordKind): kind is ElementKind {
  * Elements are declared before relations are checked, so a tx may declare what it relates.
  * Deterministic: the same records, position and index give the same answer.
  */
-export async function checkProvRecords(records: readonly ProvRecord[], at: ProvPosition, index: ProvIndex): Promise<ProvIndexFact[]> {
+export function checkProvRecords(records: readonly ProvRecord[], at: ProvPosition, index: ProvIndex): ProvIndexFact[] {
   const overlay = new Overlay(index)
-  for (const r of records) if (isElement(r)) await overlay.declare(r.id, r.kind)
+  for (const r of records) if (isElement(r)) overlay.declare(r.id, r.kind)
   for (const r of records) {
     if (isElement(r)) continue
     const id = recordId(r)
-    if (id !== undefined) await overlay.declare(id, r.kind)
-    await checkTyping(r, overlay)
+    if (id !== undefined) overlay.declare(id, r.kind)
+    checkTyping(r, overlay)
   }
-  for (const r of records) if (!isElement(r)) await checkEvents(r, at, overlay)
+  for (const r of records) if (!isElement(r)) checkEvents(r, at, overlay)
   return overlay.facts
 }
 
-async function checkTyping(r: Relation, overlay: Overlay): Promise<void> {
+function checkTyping(r: Relation, overlay: Overlay): void {
   for (const a of relationSpecs[r.kind].args) {
     if (a.type === 'time') continue
     const v = relationArgument(r, a.field)
     if (v === undefined) continue
-    const kinds = await overlay.kindsOf(v)
+    const kinds = overlay.kindsOf(v)
     if (kinds.length === 0) refuse('ERR_PROV_UNKNOWN_ID', `${r.kind}: ${a.field} ${v} was never declared`)
     const ok = a.type === 'element' ? kinds.some(isElementKind) : kinds.includes(a.type as RecordKind)
     if (!ok) refuse('ERR_PROV_WRONG_KIND', `${r.kind}: ${a.field} ${v} is a ${kinds.join(' and ')}, not a ${a.type}`)
   }
 }
 
-async function notInvalidated(kind: RelationKind, entity: QualifiedName, at: ProvPosition, overlay: Overlay, time?: string): Promise<void> {
-  const inv = await overlay.invalidationOf(entity)
+function notInvalidated(kind: RelationKind, entity: QualifiedName, at: ProvPosition, overlay: Overlay, time?: string): void {
+  const inv = overlay.invalidationOf(entity)
   if (inv === undefined) return
   if (comparePositions(inv.at, at) < 0 || (time !== undefined && timesDisagree({ at, time }, inv))) {
     refuse('ERR_PROV_AFTER_INVALIDATION', `${kind}: ${entity} was invalidated at height ${inv.at.height}`)
   }
 }
 
-async function checkEvents(r: Relation, at: ProvPosition, overlay: Overlay): Promise<void> {
+function checkEvents(r: Relation, at: ProvPosition, overlay: Overlay): void {
   switch (r.kind) {
     case 'wasGeneratedBy': {
       const event = eventOf(r, at)
-      if ((await overlay.generationOf(r.entity)) !== undefined) refuse('ERR_PROV_DOUBLE_GENERATION', `${r.entity} was already generated`)
-      await notInvalidated(r.kind, r.entity, at, overlay, r.time)
-      const use = await overlay.firstUseOf(r.entity)
+      if ((overlay.generationOf(r.entity)) !== undefined) refuse('ERR_PROV_DOUBLE_GENERATION', `${r.entity} was already generated`)
+      notInvalidated(r.kind, r.entity, at, overlay, r.time)
+      const use = overlay.firstUseOf(r.entity)
       if (use !== undefined && (comparePositions(use.at, at) < 0 || timesDisagree(event, use))) {
         refuse('ERR_PROV_USE_BEFORE_GENERATION', `${r.entity} was used or derived from at height ${use.at.height}, before this generation`)
       }
@@ -204,21 +244,21 @@ async function checkEvents(r: Relation, at: ProvPosition, overlay: Overlay): Pro
       return
     }
     case 'wasInvalidatedBy': {
-      if ((await overlay.invalidationOf(r.entity)) !== undefined) refuse('ERR_PROV_DOUBLE_INVALIDATION', `${r.entity} was already invalidated`)
+      if ((overlay.invalidationOf(r.entity)) !== undefined) refuse('ERR_PROV_DOUBLE_INVALIDATION', `${r.entity} was already invalidated`)
       const event = eventOf(r, at)
-      const gen = await overlay.generationOf(r.entity)
+      const gen = overlay.generationOf(r.entity)
       if (gen !== undefined && timesDisagree(gen, event)) refuse('ERR_PROV_USE_BEFORE_GENERATION', `${r.entity} is invalidated before its generation time`)
       overlay.setInvalidation(r.entity, event)
       return
     }
     case 'used':
-      await use(r.kind, r.entity, eventOf(r, at), overlay)
+      use(r.kind, r.entity, eventOf(r, at), overlay)
       return
     case 'wasDerivedFrom': {
-      await notInvalidated(r.kind, r.generatedEntity, at, overlay)
-      await use(r.kind, r.usedEntity, { at }, overlay)
-      const usedGen = await overlay.generationOf(r.usedEntity)
-      const derivedGen = await overlay.generationOf(r.generatedEntity)
+      notInvalidated(r.kind, r.generatedEntity, at, overlay)
+      use(r.kind, r.usedEntity, { at }, overlay)
+      const usedGen = overlay.generationOf(r.usedEntity)
+      const derivedGen = overlay.generationOf(r.generatedEntity)
       if (usedGen !== undefined && derivedGen !== undefined && (comparePositions(derivedGen.at, usedGen.at) < 0 || timesDisagree(usedGen, derivedGen))) {
         refuse('ERR_PROV_DERIVATION_BEFORE_GENERATION', `${r.generatedEntity} was generated before ${r.usedEntity}, which it is derived from`)
       }
@@ -226,18 +266,18 @@ async function checkEvents(r: Relation, at: ProvPosition, overlay: Overlay): Pro
     }
     case 'wasStartedBy':
     case 'wasEndedBy':
-      if (r.trigger !== undefined) await notInvalidated(r.kind, r.trigger, at, overlay, r.time)
+      if (r.trigger !== undefined) notInvalidated(r.kind, r.trigger, at, overlay, r.time)
       return
     default:
       return
   }
 }
 
-async function use(kind: RelationKind, entity: QualifiedName, event: ProvEvent, overlay: Overlay): Promise<void> {
-  await notInvalidated(kind, entity, event.at, overlay, event.time)
-  const gen = await overlay.generationOf(entity)
+function use(kind: RelationKind, entity: QualifiedName, event: ProvEvent, overlay: Overlay): void {
+  notInvalidated(kind, entity, event.at, overlay, event.time)
+  const gen = overlay.generationOf(entity)
   if (gen !== undefined && timesDisagree(gen, event)) refuse('ERR_PROV_USE_BEFORE_GENERATION', `${kind}: ${entity} is used before its generation time`)
-  await overlay.noteUse(entity, event)
+  overlay.noteUse(entity, event)
 }
 
 /** ProvIndex in memory, for tests and for replaying a chain; `apply` adds a committed tx's facts. */
@@ -247,19 +287,19 @@ export class MemoryProvIndex implements ProvIndex {
   readonly #invalidations = new Map<QualifiedName, ProvEvent>()
   readonly #firstUses = new Map<QualifiedName, ProvEvent>()
 
-  async kindsOf(id: QualifiedName): Promise<readonly RecordKind[]> {
+  kindsOf(id: QualifiedName): readonly RecordKind[] {
     return this.#kinds.get(id) ?? []
   }
 
-  async generationOf(entity: QualifiedName): Promise<ProvEvent | undefined> {
+  generationOf(entity: QualifiedName): ProvEvent | undefined {
     return this.#generations.get(entity)
   }
 
-  async invalidationOf(entity: QualifiedName): Promise<ProvEvent | undefined> {
+  invalidationOf(entity: QualifiedName): ProvEvent | undefined {
     return this.#invalidations.get(entity)
   }
 
-  async firstUseOf(entity: QualifiedName): Promise<ProvEvent | undefined> {
+  firstUseOf(entity: QualifiedName): ProvEvent | undefined {
     return this.#firstUses.get(entity)
   }
 
@@ -286,8 +326,8 @@ export class MemoryProvIndex implements ProvIndex {
   }
 
   /** Checks the records and, when they pass, applies them: one committed tx. */
-  async commit(records: readonly ProvRecord[], at: ProvPosition): Promise<ProvIndexFact[]> {
-    const facts = await checkProvRecords(records, at, this)
+  commit(records: readonly ProvRecord[], at: ProvPosition): ProvIndexFact[] {
+    const facts = checkProvRecords(records, at, this)
     this.apply(facts)
     return facts
   }

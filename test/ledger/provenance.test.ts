@@ -231,7 +231,7 @@ t.test('property: the ledger decides as the pure PROV checker over random histor
         const implied: ProvRecord[] = [{ kind: 'activity', id: self, attributes: [] }, { kind: 'agent', id: ledgerProvIds.key(net.admin.publicKey), attributes: [] }]
         let expected: { ok: true } | { ok: false; code: string }
         try {
-          await reference.commit([...implied, ...records], { height, index })
+          reference.commit([...implied, ...records], { height, index })
           expected = { ok: true }
           txActivities.push(self)
         } catch (err) {

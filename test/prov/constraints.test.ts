@@ -19,83 +19,83 @@ const refused = (code: ProvConstraintCode): { name: string; code: string } => ({
 /** An index with a device (entity and agent), an org, and data tom:d1 generated at height 1. */
 async function world(): Promise<MemoryProvIndex> {
   const index = new MemoryProvIndex()
-  await index.commit(tx((b) => b.agent('tom:org').entity('tom:dev').agent('tom:dev').actedOnBehalfOf('tom:dev', 'tom:org')), at(0))
-  await index.commit(tx((b) => b.activity('tom:tx/1').entity('tom:d1').wasGeneratedBy('tom:d1', 'tom:tx/1', { id: 'tom:g1', time: 1000 }).wasAssociatedWith('tom:tx/1', 'tom:dev')), at(1))
+  index.commit(tx((b) => b.agent('tom:org').entity('tom:dev').agent('tom:dev').actedOnBehalfOf('tom:dev', 'tom:org')), at(0))
+  index.commit(tx((b) => b.activity('tom:tx/1').entity('tom:d1').wasGeneratedBy('tom:d1', 'tom:tx/1', { id: 'tom:g1', time: 1000 }).wasAssociatedWith('tom:tx/1', 'tom:dev')), at(1))
   return index
 }
 
 t.test('typing: a relation names declared ids of the right kind', async (t) => {
   const index = await world()
-  await t.resolves(checkProvRecords(tx((b) => b.activity('tom:tx/2').used('tom:tx/2', 'tom:d1')), at(2), index), 'declared in the same tx or before')
-  await t.rejects(checkProvRecords(tx((b) => b.activity('tom:tx/2').used('tom:tx/2', 'tom:nothing')), at(2), index), refused('ERR_PROV_UNKNOWN_ID'))
-  await t.rejects(checkProvRecords(tx((b) => b.used('tom:tx/9', 'tom:d1')), at(2), index), refused('ERR_PROV_UNKNOWN_ID'), 'an undeclared activity')
-  await t.rejects(checkProvRecords(tx((b) => b.activity('tom:tx/2').used('tom:tx/2', 'tom:org')), at(2), index), refused('ERR_PROV_WRONG_KIND'), 'an agent is not an entity')
-  await t.rejects(checkProvRecords(tx((b) => b.wasAttributedTo('tom:d1', 'tom:tx/1')), at(2), index), refused('ERR_PROV_WRONG_KIND'), 'an activity is not an agent')
-  await t.rejects(checkProvRecords(tx((b) => b.wasDerivedFrom('tom:d1', 'tom:d1', { generation: 'tom:d1' })), at(2), index), refused('ERR_PROV_WRONG_KIND'), 'generation must name a generation')
-  await t.resolves(checkProvRecords(tx((b) => b.entity('tom:d2').wasDerivedFrom('tom:d2', 'tom:d1', { generation: 'tom:g1' })), at(2), index))
-  await t.resolves(checkProvRecords(tx((b) => b.wasAttributedTo('tom:d1', 'tom:dev').wasInfluencedBy('tom:d1', 'tom:tx/1')), at(2), index), 'a device is an agent; influence takes any element')
-  await t.rejects(checkProvRecords(tx((b) => b.wasInfluencedBy('tom:d1', 'tom:g1')), at(2), index), refused('ERR_PROV_WRONG_KIND'), 'influence takes elements, not relations')
+  t.doesNotThrow(() => checkProvRecords(tx((b) => b.activity('tom:tx/2').used('tom:tx/2', 'tom:d1')), at(2), index), 'declared in the same tx or before')
+  t.throws(() => checkProvRecords(tx((b) => b.activity('tom:tx/2').used('tom:tx/2', 'tom:nothing')), at(2), index), refused('ERR_PROV_UNKNOWN_ID'))
+  t.throws(() => checkProvRecords(tx((b) => b.used('tom:tx/9', 'tom:d1')), at(2), index), refused('ERR_PROV_UNKNOWN_ID'), 'an undeclared activity')
+  t.throws(() => checkProvRecords(tx((b) => b.activity('tom:tx/2').used('tom:tx/2', 'tom:org')), at(2), index), refused('ERR_PROV_WRONG_KIND'), 'an agent is not an entity')
+  t.throws(() => checkProvRecords(tx((b) => b.wasAttributedTo('tom:d1', 'tom:tx/1')), at(2), index), refused('ERR_PROV_WRONG_KIND'), 'an activity is not an agent')
+  t.throws(() => checkProvRecords(tx((b) => b.wasDerivedFrom('tom:d1', 'tom:d1', { generation: 'tom:d1' })), at(2), index), refused('ERR_PROV_WRONG_KIND'), 'generation must name a generation')
+  t.doesNotThrow(() => checkProvRecords(tx((b) => b.entity('tom:d2').wasDerivedFrom('tom:d2', 'tom:d1', { generation: 'tom:g1' })), at(2), index))
+  t.doesNotThrow(() => checkProvRecords(tx((b) => b.wasAttributedTo('tom:d1', 'tom:dev').wasInfluencedBy('tom:d1', 'tom:tx/1')), at(2), index), 'a device is an agent; influence takes any element')
+  t.throws(() => checkProvRecords(tx((b) => b.wasInfluencedBy('tom:d1', 'tom:g1')), at(2), index), refused('ERR_PROV_WRONG_KIND'), 'influence takes elements, not relations')
 })
 
 t.test('key uniqueness: one id, one kind (an entity may also be an agent)', async (t) => {
   const index = await world()
-  await t.resolves(checkProvRecords(tx((b) => b.entity('tom:d1').agent('tom:org').activity('tom:tx/1')), at(2), index), 'a re-declaration with the same kind')
-  await t.resolves(checkProvRecords(tx((b) => b.agent('tom:d1')), at(2), index), 'an entity becomes an agent too')
-  await t.rejects(checkProvRecords(tx((b) => b.activity('tom:d1')), at(2), index), refused('ERR_PROV_ENTITY_ACTIVITY_DISJOINT'))
-  await t.rejects(checkProvRecords(tx((b) => b.entity('tom:tx/1')), at(2), index), refused('ERR_PROV_ENTITY_ACTIVITY_DISJOINT'))
-  await t.rejects(checkProvRecords(tx((b) => b.entity('tom:x').activity('tom:x')), at(2), index), refused('ERR_PROV_ENTITY_ACTIVITY_DISJOINT'), 'within one tx')
-  await t.rejects(checkProvRecords(tx((b) => b.activity('tom:org')), at(2), index), refused('ERR_PROV_KIND_CONFLICT'), 'an agent is not an activity')
-  await t.rejects(checkProvRecords(tx((b) => b.entity('tom:g1')), at(2), index), refused('ERR_PROV_KIND_CONFLICT'), 'a relation id is not an element')
-  await t.rejects(checkProvRecords(tx((b) => b.wasAttributedTo('tom:d1', 'tom:org', { id: 'tom:tx/1' })), at(2), index), refused('ERR_PROV_KIND_CONFLICT'), 'an element id is not a relation id')
-  await t.rejects(checkProvRecords(tx((b) => b.wasAttributedTo('tom:d1', 'tom:org', { id: 'tom:g1' })), at(2), index), refused('ERR_PROV_KIND_CONFLICT'))
-  await t.rejects(checkProvRecords(tx((b) => b.activity('tom:tx/2').wasGeneratedBy('tom:d1', 'tom:tx/2', { id: 'tom:g1' })), at(2), index), refused('ERR_PROV_DUPLICATE_RELATION'))
+  t.doesNotThrow(() => checkProvRecords(tx((b) => b.entity('tom:d1').agent('tom:org').activity('tom:tx/1')), at(2), index), 'a re-declaration with the same kind')
+  t.doesNotThrow(() => checkProvRecords(tx((b) => b.agent('tom:d1')), at(2), index), 'an entity becomes an agent too')
+  t.throws(() => checkProvRecords(tx((b) => b.activity('tom:d1')), at(2), index), refused('ERR_PROV_ENTITY_ACTIVITY_DISJOINT'))
+  t.throws(() => checkProvRecords(tx((b) => b.entity('tom:tx/1')), at(2), index), refused('ERR_PROV_ENTITY_ACTIVITY_DISJOINT'))
+  t.throws(() => checkProvRecords(tx((b) => b.entity('tom:x').activity('tom:x')), at(2), index), refused('ERR_PROV_ENTITY_ACTIVITY_DISJOINT'), 'within one tx')
+  t.throws(() => checkProvRecords(tx((b) => b.activity('tom:org')), at(2), index), refused('ERR_PROV_KIND_CONFLICT'), 'an agent is not an activity')
+  t.throws(() => checkProvRecords(tx((b) => b.entity('tom:g1')), at(2), index), refused('ERR_PROV_KIND_CONFLICT'), 'a relation id is not an element')
+  t.throws(() => checkProvRecords(tx((b) => b.wasAttributedTo('tom:d1', 'tom:org', { id: 'tom:tx/1' })), at(2), index), refused('ERR_PROV_KIND_CONFLICT'), 'an element id is not a relation id')
+  t.throws(() => checkProvRecords(tx((b) => b.wasAttributedTo('tom:d1', 'tom:org', { id: 'tom:g1' })), at(2), index), refused('ERR_PROV_KIND_CONFLICT'))
+  t.throws(() => checkProvRecords(tx((b) => b.activity('tom:tx/2').wasGeneratedBy('tom:d1', 'tom:tx/2', { id: 'tom:g1' })), at(2), index), refused('ERR_PROV_DUPLICATE_RELATION'))
 })
 
 t.test('unique generation and unique invalidation', async (t) => {
   const index = await world()
-  await t.rejects(checkProvRecords(tx((b) => b.activity('tom:tx/2').wasGeneratedBy('tom:d1', 'tom:tx/2')), at(2), index), refused('ERR_PROV_DOUBLE_GENERATION'))
-  await t.rejects(checkProvRecords(tx((b) => b.entity('tom:d2').wasGeneratedBy('tom:d2').wasGeneratedBy('tom:d2')), at(2), index), refused('ERR_PROV_DOUBLE_GENERATION'), 'twice in one tx')
-  await index.commit(tx((b) => b.activity('tom:tx/2').wasInvalidatedBy('tom:d1', 'tom:tx/2')), at(2))
-  await t.rejects(checkProvRecords(tx((b) => b.activity('tom:tx/3').wasInvalidatedBy('tom:d1', 'tom:tx/3')), at(3), index), refused('ERR_PROV_DOUBLE_INVALIDATION'))
-  await t.resolves(checkProvRecords(tx((b) => b.entity('tom:d3').wasInvalidatedBy('tom:d3')), at(3), index), 'an entity never generated can be invalidated')
+  t.throws(() => checkProvRecords(tx((b) => b.activity('tom:tx/2').wasGeneratedBy('tom:d1', 'tom:tx/2')), at(2), index), refused('ERR_PROV_DOUBLE_GENERATION'))
+  t.throws(() => checkProvRecords(tx((b) => b.entity('tom:d2').wasGeneratedBy('tom:d2').wasGeneratedBy('tom:d2')), at(2), index), refused('ERR_PROV_DOUBLE_GENERATION'), 'twice in one tx')
+  index.commit(tx((b) => b.activity('tom:tx/2').wasInvalidatedBy('tom:d1', 'tom:tx/2')), at(2))
+  t.throws(() => checkProvRecords(tx((b) => b.activity('tom:tx/3').wasInvalidatedBy('tom:d1', 'tom:tx/3')), at(3), index), refused('ERR_PROV_DOUBLE_INVALIDATION'))
+  t.doesNotThrow(() => checkProvRecords(tx((b) => b.entity('tom:d3').wasInvalidatedBy('tom:d3')), at(3), index), 'an entity never generated can be invalidated')
 })
 
 t.test('no usage or derivation before generation', async (t) => {
   const index = await world()
-  await index.commit(tx((b) => b.entity('tom:old').activity('tom:tx/2').used('tom:tx/2', 'tom:old')), at(2))
-  await t.rejects(checkProvRecords(tx((b) => b.activity('tom:tx/3').wasGeneratedBy('tom:old', 'tom:tx/3')), at(3), index), refused('ERR_PROV_USE_BEFORE_GENERATION'), 'generated after a usage')
-  await index.commit(tx((b) => b.entity('tom:src').entity('tom:copy').wasGeneratedBy('tom:copy').wasDerivedFrom('tom:copy', 'tom:src')), at(3))
-  await t.rejects(checkProvRecords(tx((b) => b.wasGeneratedBy('tom:src')), at(4), index), refused('ERR_PROV_USE_BEFORE_GENERATION'), 'generated after something was derived from it')
-  await t.resolves(checkProvRecords(tx((b) => b.entity('tom:new').activity('tom:tx/5').used('tom:tx/5', 'tom:new').wasGeneratedBy('tom:new', 'tom:tx/5')), at(5), index), 'in one tx: simultaneous')
+  index.commit(tx((b) => b.entity('tom:old').activity('tom:tx/2').used('tom:tx/2', 'tom:old')), at(2))
+  t.throws(() => checkProvRecords(tx((b) => b.activity('tom:tx/3').wasGeneratedBy('tom:old', 'tom:tx/3')), at(3), index), refused('ERR_PROV_USE_BEFORE_GENERATION'), 'generated after a usage')
+  index.commit(tx((b) => b.entity('tom:src').entity('tom:copy').wasGeneratedBy('tom:copy').wasDerivedFrom('tom:copy', 'tom:src')), at(3))
+  t.throws(() => checkProvRecords(tx((b) => b.wasGeneratedBy('tom:src')), at(4), index), refused('ERR_PROV_USE_BEFORE_GENERATION'), 'generated after something was derived from it')
+  t.doesNotThrow(() => checkProvRecords(tx((b) => b.entity('tom:new').activity('tom:tx/5').used('tom:tx/5', 'tom:new').wasGeneratedBy('tom:new', 'tom:tx/5')), at(5), index), 'in one tx: simultaneous')
   // Derived entity generated before the one it is derived from.
-  await index.commit(tx((b) => b.entity('tom:late').wasGeneratedBy('tom:late')), at(6))
-  await t.rejects(checkProvRecords(tx((b) => b.wasDerivedFrom('tom:d1', 'tom:late')), at(7), index), refused('ERR_PROV_DERIVATION_BEFORE_GENERATION'))
-  await t.resolves(checkProvRecords(tx((b) => b.wasDerivedFrom('tom:late', 'tom:d1', { type: 'prov:Revision' })), at(7), index))
+  index.commit(tx((b) => b.entity('tom:late').wasGeneratedBy('tom:late')), at(6))
+  t.throws(() => checkProvRecords(tx((b) => b.wasDerivedFrom('tom:d1', 'tom:late')), at(7), index), refused('ERR_PROV_DERIVATION_BEFORE_GENERATION'))
+  t.doesNotThrow(() => checkProvRecords(tx((b) => b.wasDerivedFrom('tom:late', 'tom:d1', { type: 'prov:Revision' })), at(7), index))
   // Explicit times must agree with the generation's.
-  await t.rejects(checkProvRecords(tx((b) => b.activity('tom:tx/8').used('tom:tx/8', 'tom:d1', { time: 999 })), at(8), index), refused('ERR_PROV_USE_BEFORE_GENERATION'), 'a usage time before the generation time')
-  await t.resolves(checkProvRecords(tx((b) => b.activity('tom:tx/8').used('tom:tx/8', 'tom:d1', { time: 1000 })), at(8), index))
-  await t.rejects(checkProvRecords(tx((b) => b.wasInvalidatedBy('tom:d1', undefined, { time: 10 })), at(8), index), refused('ERR_PROV_USE_BEFORE_GENERATION'), 'an invalidation time before the generation time')
+  t.throws(() => checkProvRecords(tx((b) => b.activity('tom:tx/8').used('tom:tx/8', 'tom:d1', { time: 999 })), at(8), index), refused('ERR_PROV_USE_BEFORE_GENERATION'), 'a usage time before the generation time')
+  t.doesNotThrow(() => checkProvRecords(tx((b) => b.activity('tom:tx/8').used('tom:tx/8', 'tom:d1', { time: 1000 })), at(8), index))
+  t.throws(() => checkProvRecords(tx((b) => b.wasInvalidatedBy('tom:d1', undefined, { time: 10 })), at(8), index), refused('ERR_PROV_USE_BEFORE_GENERATION'), 'an invalidation time before the generation time')
 })
 
 t.test('nothing after invalidation', async (t) => {
   const index = await world()
-  await index.commit(tx((b) => b.activity('tom:tx/2').entity('tom:d2').wasGeneratedBy('tom:d2', 'tom:tx/2').wasInvalidatedBy('tom:d1', 'tom:tx/2').used('tom:tx/2', 'tom:d1')), at(2, 0))
+  index.commit(tx((b) => b.activity('tom:tx/2').entity('tom:d2').wasGeneratedBy('tom:d2', 'tom:tx/2').wasInvalidatedBy('tom:d1', 'tom:tx/2').used('tom:tx/2', 'tom:d1')), at(2, 0))
   const later = at(2, 1)
-  await t.rejects(checkProvRecords(tx((b) => b.activity('tom:tx/3').used('tom:tx/3', 'tom:d1')), later, index), refused('ERR_PROV_AFTER_INVALIDATION'), 'usage')
-  await t.rejects(checkProvRecords(tx((b) => b.entity('tom:d3').wasDerivedFrom('tom:d3', 'tom:d1')), later, index), refused('ERR_PROV_AFTER_INVALIDATION'), 'derivation from it')
-  await t.rejects(checkProvRecords(tx((b) => b.activity('tom:tx/3').wasStartedBy('tom:tx/3', 'tom:d1')), later, index), refused('ERR_PROV_AFTER_INVALIDATION'), 'a start it triggers')
-  await t.rejects(checkProvRecords(tx((b) => b.activity('tom:tx/3').wasEndedBy('tom:tx/3', 'tom:d1')), later, index), refused('ERR_PROV_AFTER_INVALIDATION'), 'an end it triggers')
-  await index.commit(tx((b) => b.entity('tom:gone').wasInvalidatedBy('tom:gone')), at(3))
-  await t.rejects(checkProvRecords(tx((b) => b.wasGeneratedBy('tom:gone')), at(4), index), refused('ERR_PROV_AFTER_INVALIDATION'), 'generation')
-  await t.resolves(checkProvRecords(tx((b) => b.wasAttributedTo('tom:d1', 'tom:org').activity('tom:tx/4').wasStartedBy('tom:tx/4', 'tom:d2')), at(4), index), 'attribution is not an event; d2 is alive')
+  t.throws(() => checkProvRecords(tx((b) => b.activity('tom:tx/3').used('tom:tx/3', 'tom:d1')), later, index), refused('ERR_PROV_AFTER_INVALIDATION'), 'usage')
+  t.throws(() => checkProvRecords(tx((b) => b.entity('tom:d3').wasDerivedFrom('tom:d3', 'tom:d1')), later, index), refused('ERR_PROV_AFTER_INVALIDATION'), 'derivation from it')
+  t.throws(() => checkProvRecords(tx((b) => b.activity('tom:tx/3').wasStartedBy('tom:tx/3', 'tom:d1')), later, index), refused('ERR_PROV_AFTER_INVALIDATION'), 'a start it triggers')
+  t.throws(() => checkProvRecords(tx((b) => b.activity('tom:tx/3').wasEndedBy('tom:tx/3', 'tom:d1')), later, index), refused('ERR_PROV_AFTER_INVALIDATION'), 'an end it triggers')
+  index.commit(tx((b) => b.entity('tom:gone').wasInvalidatedBy('tom:gone')), at(3))
+  t.throws(() => checkProvRecords(tx((b) => b.wasGeneratedBy('tom:gone')), at(4), index), refused('ERR_PROV_AFTER_INVALIDATION'), 'generation')
+  t.doesNotThrow(() => checkProvRecords(tx((b) => b.wasAttributedTo('tom:d1', 'tom:org').activity('tom:tx/4').wasStartedBy('tom:tx/4', 'tom:d2')), at(4), index), 'attribution is not an event; d2 is alive')
 })
 
 t.test('a refused tx changes nothing; facts describe what a commit adds', async (t) => {
   const index = await world()
-  await t.rejects(index.commit(tx((b) => b.entity('tom:n').wasGeneratedBy('tom:n').used('tom:x', 'tom:n')), at(2)), refused('ERR_PROV_UNKNOWN_ID'))
-  t.strictSame(await index.kindsOf('tom:n'), [], 'the declaration of the refused tx was not applied')
-  t.equal(await index.generationOf('tom:n'), undefined)
-  const facts = await index.commit(tx((b) => b.entity('tom:n').activity('tom:a').wasGeneratedBy('tom:n', 'tom:a', { id: 'tom:gn' }).used('tom:a', 'tom:d1')), at(2, 3))
+  t.throws(() => index.commit(tx((b) => b.entity('tom:n').wasGeneratedBy('tom:n').used('tom:x', 'tom:n')), at(2)), refused('ERR_PROV_UNKNOWN_ID'))
+  t.strictSame(index.kindsOf('tom:n'), [], 'the declaration of the refused tx was not applied')
+  t.equal(index.generationOf('tom:n'), undefined)
+  const facts = index.commit(tx((b) => b.entity('tom:n').activity('tom:a').wasGeneratedBy('tom:n', 'tom:a', { id: 'tom:gn' }).used('tom:a', 'tom:d1')), at(2, 3))
   t.strictSame(facts, [
     { type: 'kind', id: 'tom:n', kind: 'entity' },
     { type: 'kind', id: 'tom:a', kind: 'activity' },
@@ -324,11 +324,11 @@ t.test('random valid histories are never refused (property)', async (t) => {
   for (let run = 0; run < 60; run++) {
     const history = new History(random)
     const index = new MemoryProvIndex()
-    await index.commit(tx((b) => b.agent('tom:org/0')), at(0))
+    index.commit(tx((b) => b.agent('tom:org/0')), at(0))
     for (let i = random.intBetween(5, 40); i > 0; i--) {
       const records = history.validTx()
       try {
-        await index.commit(records, history.next())
+        index.commit(records, history.next())
         txs++
       } catch (err) {
         t.fail(`seed ${seed} run ${run}: ${String(err)} in ${JSON.stringify(records)}`)
@@ -346,20 +346,20 @@ t.test('one violation in a random history is refused with its code (property)', 
   for (let run = 0; run < 400; run++) {
     const history = new History(random)
     const index = new MemoryProvIndex()
-    await index.commit(tx((b) => b.agent('tom:org/0')), at(0))
-    for (let i = random.intBetween(1, 15); i > 0; i--) await index.commit(history.validTx(), history.next())
+    index.commit(tx((b) => b.agent('tom:org/0')), at(0))
+    for (let i = random.intBetween(1, 15); i > 0; i--) index.commit(history.validTx(), history.next())
     const { setup, bad, code } = history.violation()
-    for (const s of setup) await index.commit(s, history.next())
+    for (const s of setup) index.commit(s, history.next())
     const where = `seed ${seed} run ${run}: ${code} in ${JSON.stringify(bad)}`
     try {
-      await index.commit(bad, history.next())
+      index.commit(bad, history.next())
       t.fail(`${where}: accepted`)
     } catch (err) {
       if (!t.match(err, { name: 'ProvConstraintError', code }, where)) return
     }
     seen.add(code)
     // The index is unchanged: the history goes on.
-    await t.resolves(index.commit(history.validTx(), history.next()), `${where}: a valid tx after it is accepted`)
+    t.doesNotThrow(() => index.commit(history.validTx(), history.next()), `${where}: a valid tx after it is accepted`)
   }
   t.strictSame([...seen].sort(), Object.keys(provConstraintCodes).sort(), 'every code was exercised')
 })
