@@ -1,6 +1,7 @@
 /**
  * The cluster benchmark: `tom-node up --nodes 3` as a real process on loopback (free ports), driven
- * through the nodes' HTTP APIs by this process as many concurrent clients.
+ * through the nodes' HTTP APIs by this process as many concurrent clients (load-client.ts: a lean HTTP/1.1
+ * client, as the bench shares the machine's cores with the nodes).
  * - readyMs: from spawning `tom-node up` (on an existing network folder, so key generation is not
  *   counted) to every node's API answering GET /v1/status with a leader known (leader != 0).
  * - txPerSec: closed loop, `clients` concurrent submitters, each POSTing a pre-signed data.add tx
@@ -35,6 +36,8 @@ import { fromHex, loadKeyFile, Signer } from '../crypto/index.js'
 import { signTx } from '../ledger/index.js'
 import { apiPortOffset, dataPath, findFreePorts, initLocalNetwork } from '../node/index.js'
 import type { LocalNetwork } from '../node/index.js'
+import { LoadConnection, LoadPool } from './load-client.js'
+import type { LoadResponse } from './load-client.js'
 import { OutputWaiters } from './output-waiters.js'
 import { percentile } from './percentile.js'
 import { childProcesses, readProcCpuSeconds, readProcMemory } from './proc-stats.js'
@@ -97,6 +100,7 @@ const scheduleTickMs = 1
 const failureBackoffMs = 100
 /** Far above any rate the bench reaches, so the limiter never refuses it (it still runs). */
 const benchRateLimit = { burst: 100_000, perSecond: 100_000 }
+const submitPath = '/v1/txs?wait=true'
 
 const mb = (n: number): number => Math.round(n * 10) / 10
 
@@ -104,30 +108,17 @@ const mb = (n: number): number => Math.round(n * 10) / 10
  * One POST /v1/txs?wait=true of pre-encoded CBOR: resolves with the status and, when not 200, the code
  * (status 0 and the socket error's code when the connection failed: counted, not thrown).
  */
-function submit(url: URL, agent: Agent, body: Buffer): Promise<{ status: number; code?: string }> {
-  return new Promise((resolve) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/cbor', 'content-length': body.length } }, (res) => {
-      const status = res.statusCode ?? 0
-      if (status === 200) {
-        res.resume()
-        res.on('end', () => resolve({ status }))
-        return
-      }
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => {
-        let code = 'unknown'
-        try {
-          code = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { code?: string }).code ?? code
-        } catch {
-          // Not our JSON error body: the status alone says enough.
-        }
-        resolve({ status, code })
-      })
-    })
-    req.on('error', (err: NodeJS.ErrnoException) => resolve({ status: 0, code: err.code ?? err.message }))
-    req.end(body)
-  })
+async function submit(post: (path: string, contentType: string, body: Buffer) => Promise<LoadResponse>, body: Buffer): Promise<{ status: number; code?: string }> {
+  const r = await post(submitPath, 'application/cbor', body)
+  if (r.status === 0) return { status: 0, code: r.code ?? 'unknown' }
+  if (r.status === 200) return { status: 200 }
+  let code = 'unknown'
+  try {
+    code = (JSON.parse(r.body.toString('utf8')) as { code?: string }).code ?? code
+  } catch {
+    // Not our JSON error body: the status alone says enough.
+  }
+  return { status: r.status, code }
 }
 
 async function getJson(url: string, agent: Agent): Promise<unknown> {
@@ -253,7 +244,7 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
     await up.untilApis(net.nodes.length)
     const apisMs = Math.round(performance.now() - startedAt)
     const probe = new Agent({ keepAlive: true })
-    const statuses = await Promise.all(net.nodes.map((n) => untilLeaderKnown(up!, up!.apis.get(n.name)!, probe, startedAt + readyTimeoutMs)))
+    await Promise.all(net.nodes.map((n) => untilLeaderKnown(up!, up!.apis.get(n.name)!, probe, startedAt + readyTimeoutMs)))
     const readyMs = Math.round(performance.now() - startedAt)
     probe.destroy()
     const children = await childProcesses(up.child.pid!)
@@ -268,22 +259,28 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
 
     // Where each client sends: the node it was dealt, or the leader.
     const apis = net.nodes.map((n) => up!.apis.get(n.name)!)
-    const urls = apis.map((api) => new URL('/v1/txs', api))
-    let agents = urls.map(() => new Agent({ keepAlive: true, maxSockets: Infinity }))
-    let leader = statuses.findIndex((s) => s.role === 'leader')
-    if (target === 'leader' && leader < 0) throw new Error(`no node said it leads: ${JSON.stringify(statuses)}`)
+    const urls = apis.map((api) => new URL(api))
+    // For status reads only; txs go through the lean load client (load-client.ts).
+    const agent = new Agent({ keepAlive: true })
     // Client k sends to node k mod 3, or to the leader, found again when a node says it no longer leads.
+    let leader = -1
     const nodeOf = (k: number): number => (target === 'leader' ? leader : k % urls.length)
     let findingLeader: Promise<void> | undefined
+    /** The node that says it leads in the highest term (a deposed leader may not know it yet). */
     const findLeader = (): Promise<void> =>
-      (findingLeader ??= Promise.all(apis.map((api) => getJson(`${api}/v1/status`, agents[0]!).catch(() => undefined)))
+      (findingLeader ??= Promise.all(apis.map((api) => getJson(`${api}/v1/status`, agent).catch(() => undefined)))
         .then((all) => {
-          const found = (all as ({ role: string } | undefined)[]).findIndex((s) => s?.role === 'leader')
-          if (found >= 0) leader = found
+          let term = -1
+          for (const [i, s] of (all as ({ role: string; term: number } | undefined)[]).entries()) {
+            if (s?.role === 'leader' && s.term > term) [leader, term] = [i, s.term]
+          }
         })
         .finally(() => (findingLeader = undefined)))
+    // Found again after the idle wait: leadership may have moved since the nodes were ready.
+    await findLeader()
+    if (target === 'leader' && leader < 0) throw new Error(`no node said it leads after ${idleMs} ms idle`)
     const failures: Record<string, number> = {}
-    const termBefore = await highestTerm(apis, agents[0]!)
+    const termBefore = await highestTerm(apis, agent)
     /** Counts a refusal; the client backs off before its next tx, as a real client would, rather than spin. */
     const fail = async (r: { status: number; code?: string }): Promise<void> => {
       const key = `${r.status} ${r.code ?? ''}`.trim()
@@ -303,16 +300,19 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
       void Promise.all(pids.map(readProcCpuSeconds)).then((nodes) => (cpuAtOpen = { bench: process.cpuUsage(), nodes }), () => {})
     }, warmupMs)
     const client = async (k: number): Promise<void> => {
+      // One connection per node this client sends to: the leader may move.
+      const connections = urls.map((url) => new LoadConnection(url))
       while (performance.now() < windowCloses) {
         if (next >= txs.length) throw new Error(`the ${txs.length} pre-signed txs ran out: raise txs`)
-        const n = nodeOf(k)
-        const r = await submit(urls[n]!, agents[n]!, txs[next++]!)
+        const connection = connections[nodeOf(k)]!
+        const r = await submit((...a) => connection.post(...a), txs[next++]!)
         if (r.status !== 200) await fail(r)
         else {
           const now = performance.now()
           if (now >= windowOpens && now < windowCloses) committed++
         }
       }
+      for (const c of connections) c.close()
     }
     await Promise.all(Array.from({ length: clients }, (_, k) => client(k)))
     clearTimeout(openWindow)
@@ -323,11 +323,8 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
     // Latency: open loop at half that rate, with txs signed before its clock starts.
     const rate = Math.max(1, Math.round(txPerSec / 2))
     const latencyTxs = await presign(net, txs.length, Math.ceil((rate * latencyMs) / 1000))
-    // Fresh connections: the server may be closing the ones left idle while these txs were signed.
-    // FIFO reuse keeps every pooled connection busy: with the default LIFO, a burst picks up one that
-    // sat idle for the server's keep-alive timeout (5 s) just as the server closes it (ECONNRESET).
-    for (const a of agents) a.destroy()
-    agents = urls.map(() => new Agent({ keepAlive: true, maxSockets: Infinity, scheduling: 'fifo' }))
+    // Fresh connections, FIFO: see LoadPool.
+    const pools = urls.map((url) => new LoadPool(url))
     const latencies: number[] = []
     const inFlight: Promise<void>[] = []
     await new Promise<void>((resolve) => {
@@ -339,7 +336,7 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
           const scheduled = start + (sent * 1000) / rate
           const n = nodeOf(sent)
           inFlight.push(
-            submit(urls[n]!, agents[n]!, latencyTxs[sent]!).then(async (r) => {
+            submit((...a) => pools[n]!.post(...a), latencyTxs[sent]!).then(async (r) => {
               if (r.status === 200) latencies.push(performance.now() - scheduled)
               else await fail(r)
             })
@@ -354,8 +351,9 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
     await Promise.all(inFlight)
     latencies.sort((a, b) => a - b)
     const peak = await Promise.all(pids.map(readProcMemory))
-    const elections = (await highestTerm(apis, agents[0]!)) - termBefore
-    for (const a of agents) a.destroy()
+    const elections = (await highestTerm(apis, agent)) - termBefore
+    for (const p of pools) p.close()
+    agent.destroy()
 
     const cpuSeconds = measureMs / 1000
     return {
