@@ -204,7 +204,7 @@ class UpProcess {
 /** The highest Raft term the nodes report (a node that does not answer is left out). */
 async function highestTerm(apis: readonly string[], agent: Agent): Promise<number> {
   const all = await Promise.all(apis.map((api) => getJson(`${api}/v1/status`, agent).catch(() => undefined)))
-  return Math.max(0, ...all.map((s) => (s as { term?: number } | undefined)?.term ?? 0))
+  return Math.max(0, ...all.map((s) => (s as { raft?: { term?: number } } | undefined)?.raft?.term ?? 0))
 }
 
 /** Resolves once the node at `api` answers /v1/status with a leader; probes every readyProbeMs. */
@@ -271,8 +271,8 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
       (findingLeader ??= Promise.all(apis.map((api) => getJson(`${api}/v1/status`, agent).catch(() => undefined)))
         .then((all) => {
           let term = -1
-          for (const [i, s] of (all as ({ role: string; term: number } | undefined)[]).entries()) {
-            if (s?.role === 'leader' && s.term > term) [leader, term] = [i, s.term]
+          for (const [i, s] of (all as ({ role: string; raft: { term: number } } | undefined)[]).entries()) {
+            if (s?.role === 'leader' && s.raft.term > term) [leader, term] = [i, s.raft.term]
           }
         })
         .finally(() => (findingLeader = undefined)))
