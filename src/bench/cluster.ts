@@ -87,6 +87,8 @@ export interface ClusterBenchResult {
   readonly failures: Record<string, number>
   /** Raft elections during both phases (the highest term any node reports, after minus before): expected 0. */
   readonly elections: number
+  /** Committed txs per block in the throughput window (the leader's height at its ends); null when a height could not be read. */
+  readonly txsPerBlock: number | null
 }
 
 /** How often readiness is probed once a node's API listens: the resolution of readyMs. */
@@ -296,9 +298,15 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
     const windowOpens = loadStarted + warmupMs
     const windowCloses = windowOpens + measureMs
     let cpuAtOpen: { bench: NodeJS.CpuUsage; nodes: number[] } | undefined
+    // The chain's height as the leader has it when the window opens and closes: blocks made in it.
+    const leaderHeight = (): Promise<number | undefined> =>
+      getJson(`${apis[leader]}/v1/status`, agent).then((s) => (s as { head: { height: number } }).head.height, () => undefined)
+    const heights: { open?: number; close?: number } = {}
     const openWindow = setTimeout(() => {
       void Promise.all(pids.map(readProcCpuSeconds)).then((nodes) => (cpuAtOpen = { bench: process.cpuUsage(), nodes }), () => {})
+      void leaderHeight().then((h) => (heights.open = h))
     }, warmupMs)
+    const closeWindow = setTimeout(() => void leaderHeight().then((h) => (heights.close = h)), warmupMs + measureMs)
     const client = async (k: number): Promise<void> => {
       // One connection per node this client sends to: the leader may move.
       const connections = urls.map((url) => new LoadConnection(url))
@@ -316,6 +324,8 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
     }
     await Promise.all(Array.from({ length: clients }, (_, k) => client(k)))
     clearTimeout(openWindow)
+    clearTimeout(closeWindow)
+    const blocks = heights.open === undefined || heights.close === undefined ? undefined : heights.close - heights.open
     const benchCpu = process.cpuUsage(cpuAtOpen?.bench)
     const nodesCpuAtClose = await Promise.all(pids.map(readProcCpuSeconds))
     const txPerSec = Math.round(committed / (measureMs / 1000))
@@ -373,7 +383,8 @@ export async function benchCluster(options: ClusterBenchOptions = {}): Promise<C
       benchCpuPercent: Math.round(((benchCpu.user + benchCpu.system) / 1e6 / cpuSeconds) * 100),
       nodesCpuPercent: nodesCpuAtClose.map((s, i) => Math.round(((s - (cpuAtOpen?.nodes[i] ?? 0)) / cpuSeconds) * 100)),
       failures,
-      elections
+      elections,
+      txsPerBlock: blocks === undefined || blocks <= 0 ? null : Math.round(committed / blocks)
     }
   } finally {
     await up?.stop()
