@@ -304,31 +304,27 @@ export function createApiServer(node: ApiNode, options: ApiServerOptions = {}): 
   let server: Server | undefined
 
   /**
-   * `work` under the submit wait: past it, 504 (the tx may still be admitted or commit). A plain timer
-   * and controller, cleared on the answer: AbortSignal.timeout would keep every request's timer (and
-   * AbortSignal.any every request's signal) alive for the whole wait, which under load is megabytes.
+   * `work` under the submit wait: past it, 504 (the tx may still be admitted or commit; the work goes
+   * on until it ends or the request's signal aborts). One timer, cleared on the answer, and no signal
+   * of its own: a controller and listener per request cost the leader's thread more than the timer,
+   * and AbortSignal.timeout would keep every request's timer alive for the whole wait.
    */
-  const withinSubmitWait = async <T>(tx: Tx, what: 'admitted' | 'committed', signal: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
-    const waiting = new AbortController()
-    let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      waiting.abort(new Error('the submit wait ran out'))
-    }, config.submitWaitMs)
-    const onAbort = (): void => waiting.abort(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    try {
-      return await work(waiting.signal)
-    } catch (err) {
-      if (timedOut && !signal.aborted) {
-        throw new ApiRequestError(504, 'ERR_API_WAIT_TIMEOUT', `tx ${toHex(tx.id)} was not ${what} within ${config.submitWaitMs} ms; it may still be: look it up by id`)
-      }
-      throw err
-    } finally {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', onAbort)
-    }
-  }
+  const withinSubmitWait = <T>(tx: Tx, what: 'admitted' | 'committed', signal: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new ApiRequestError(504, 'ERR_API_WAIT_TIMEOUT', `tx ${toHex(tx.id)} was not ${what} within ${config.submitWaitMs} ms; it may still be: look it up by id`))
+      }, config.submitWaitMs)
+      work(signal).then(
+        (value) => {
+          clearTimeout(timer)
+          resolve(value)
+        },
+        (err: unknown) => {
+          clearTimeout(timer)
+          reject(err)
+        }
+      )
+    })
 
   const submit = async ({ req, url, signal }: Context): Promise<Reply> => {
     const wait = boolParam(url, 'wait', true)
