@@ -1,6 +1,7 @@
 /**
  * Deterministic CBOR (RFC 8949 §4.2.1, core deterministic encoding) for everything that is hashed,
- * signed, stored or sent between nodes. Encoding is cborg with its RFC 8949 map sorter; decoding is
+ * signed, stored or sent between nodes. Encoding is cbor-direct.ts for the common shapes and cborg
+ * with its RFC 8949 map sorter for the rest (the same bytes); decoding is
  * strict (shortest integer and length forms, definite lengths, no undefined, no duplicate or
  * non-string map keys, no tags) and `decodeCanonical` additionally insists that the bytes are exactly
  * what we would have written, so one value has one encoding and one hash.
@@ -8,6 +9,7 @@
 import { encode as cborgEncode, decode as cborgDecode, rfc8949EncodeOptions, Token } from 'cborg'
 import type { EncodeOptions, DecodeOptions } from 'cborg'
 import { bytesEqual } from './bytes.js'
+import { DirectEncodeError, encodeDirect } from './cbor-direct.js'
 
 /** A value that survives a CBOR round trip unchanged. */
 export type CborValue =
@@ -87,9 +89,10 @@ const decodeOptions: DecodeOptions = {
 /** Encodes `value` deterministically. Throws CodecError for values CBOR cannot carry faithfully. */
 export function encode(value: unknown): Uint8Array {
   try {
-    return cborgEncode(value, encodeOptions)
+    return encodeDirect(value) ?? cborgEncode(value, encodeOptions)
   } catch (err) {
     if (err instanceof CodecError) throw err
+    if (err instanceof DirectEncodeError) throw new CodecError(err.message)
     throw new CodecError(`cannot encode: ${(err as Error).message}`)
   }
 }

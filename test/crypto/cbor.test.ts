@@ -1,4 +1,6 @@
 import t from 'tap'
+import { encode as cborgEncode, rfc8949EncodeOptions } from 'cborg'
+import { encodeDirect } from '../../src/crypto/cbor-direct.js'
 import { CodecError, bytesEqual, compareBytes, decode, decodeCanonical, encode, fromHex, toHex } from '../../src/crypto/index.js'
 import type { CborValue } from '../../src/crypto/index.js'
 import { SeededRandom } from './seeded-random.js'
@@ -529,4 +531,65 @@ t.test('a __proto__ key is data, not a prototype', async (t) => {
   const nested = decode<Record<string, unknown>>(encode({ x: JSON.parse('{"__proto__":{"isAdmin":true}}') as CborValue }))
   t.equal((nested.x as { isAdmin?: unknown }).isAdmin, undefined)
   t.equal(({} as { isAdmin?: unknown }).isAdmin, undefined)
+})
+
+/** Values of the shapes cbor-direct.ts encodes itself: no floats, no bigints, ASCII map keys only. */
+function directValue(random: SeededRandom, depth: number): CborValue {
+  switch (depth >= 4 ? random.below(4) : random.below(6)) {
+    case 0:
+      return random.pick([null, true, false])
+    case 1:
+      return random.bool() ? random.pick(safeIntEdges) : (random.bool() ? 1 : -1) * (random.nextUint32() * 2 ** 21 + random.below(2 ** 21))
+    case 2:
+      return random.bool() ? randomString(random, random.pick([0, 5, 30, 80])) : 'a'.repeat(random.pick([23, 24, 47, 48, 255, 256, 70000]))
+    case 3:
+      return random.bytes(random.pick([0, 1, 23, 24, random.below(300)]))
+    case 4:
+      return Array.from({ length: random.below(7) }, () => directValue(random, depth + 1))
+    default: {
+      const entries: Array<[string, CborValue]> = []
+      for (let i = random.below(7); i > 0; i--) {
+        const key = randomKey(random)
+        if (/^[\x00-\x7f]*$/.test(key)) entries.push([key, directValue(random, depth + 1)])
+      }
+      return Object.fromEntries(entries)
+    }
+  }
+}
+
+t.test('property: the direct encoder writes exactly what cborg writes, and leaves cborg the rest', async (t) => {
+  const seed = 20261203
+  const random = new SeededRandom(seed)
+  const reference = (v: unknown): Uint8Array => cborgEncode(v, rfc8949EncodeOptions)
+  let direct = 0
+  for (let round = 0; round < 3000; round++) {
+    const value = round % 2 === 0 ? directValue(random, 0) : randomValue(random, 0)
+    const bytes = encodeDirect(value)
+    if (round % 2 === 0 && bytes === undefined) {
+      t.fail(`seed ${seed} round ${round}: a direct shape went to cborg`)
+      return
+    }
+    if (bytes === undefined) continue
+    direct++
+    if (!bytesEqual(bytes, reference(value))) {
+      t.equal(toHex(bytes), toHex(reference(value)), `seed ${seed} round ${round}: same bytes as cborg`)
+      return
+    }
+  }
+  t.ok(direct > 1500, `${direct} values encoded directly and compared`)
+  t.equal(encodeDirect([1.5]), undefined, 'a float goes to cborg')
+  t.equal(encodeDirect({ ['é']: 1 }), undefined, 'a non-ASCII key goes to cborg')
+  t.equal(encodeDirect(new Map([['a', 1]])), undefined, 'a Map goes to cborg')
+  const cyclic: unknown[] = []
+  cyclic.push(cyclic)
+  t.equal(encodeDirect(cyclic), undefined, 'a cycle goes to cborg, which refuses it')
+  t.throws(() => encode(cyclic), codecError)
+  t.throws(() => encode({ a: undefined }), { ...codecError, message: /undefined/ })
+  t.throws(() => encode(['\ud800']), { ...codecError, message: /lone surrogate/ })
+  const reentrant = {
+    get a() {
+      return encode({ b: 1 })
+    }
+  }
+  t.strictSame(encode(reentrant), reference({ a: reference({ b: 1 }) }), 'a getter that encodes does not share the buffer')
 })
