@@ -23,7 +23,8 @@ const headerEnd = Buffer.from('\r\n\r\n')
 const headBytesMax = 16 * 1024
 
 class ProtocolError extends Error {
-  readonly code = 'ERR_BENCH_HTTP'
+  // Errno-style, as the socket errors it is counted with (not an API code: those are in src/errors.ts).
+  readonly code = 'EPROTO'
 }
 
 interface Pending {
@@ -109,7 +110,7 @@ export class LoadConnection {
     if (head === undefined || this.#buffered.length < head.bodyStart + head.length) return
     if (this.#pending === undefined || this.#buffered.length > head.bodyStart + head.length) {
       // An answer nobody asked for, or bytes after it: not a server this client can follow.
-      this.#fail(this.#socket!, 'ERR_BENCH_HTTP')
+      this.#fail(this.#socket!, 'EPROTO')
       return
     }
     const body = this.#buffered.subarray(head.bodyStart)
