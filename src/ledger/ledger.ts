@@ -250,13 +250,15 @@ export class Ledger {
     if (height > 0 && !(await this.#executor.isProposer(header.proposer, state))) {
       throw new BlockRejectedError('ERR_BLOCK_UNKNOWN_PROPOSER', `block ${height}: proposer ${toHex(header.proposer)} is not a node`)
     }
-    // One read for the replay check of every tx, instead of one round trip per tx.
-    const committed = await this.#store.getMany(block.txs.map((tx) => layout.tx(tx.id)))
     const receipts: Receipt[] = []
     const indexed: number[] = []
     for (const [index, tx] of block.txs.entries()) {
       const context = { network, height, time: header.time, proposer: header.proposer, index }
-      const receipt = await this.#execute(tx, committed[index] !== undefined, state, context)
+      // The replay check reads key by key, not with getMany: a store read is synchronous underneath
+      // (LevelKvStore.get), where getMany hops through libuv's thread pool and so lets the event loop
+      // run other work (on the leader, a backlog of API requests) in the middle of applying a block.
+      const replay = (await this.#store.get(layout.tx(tx.id))) !== undefined
+      const receipt = await this.#execute(tx, replay, state, context)
       receipts.push(receipt)
       if (!(receipt.ok === false && receipt.code === 'ERR_TX_REPLAY')) indexed.push(index)
     }
