@@ -210,11 +210,11 @@ async function highestTerm(apis: readonly string[], agent: Agent): Promise<numbe
 }
 
 /** Resolves once the node at `api` answers /v1/status with a leader; probes every readyProbeMs. */
-async function untilLeaderKnown(up: UpProcess, api: string, agent: Agent, deadline: number): Promise<{ role: string; leader: number }> {
+async function untilLeaderKnown(up: UpProcess, api: string, agent: Agent, deadline: number): Promise<void> {
   for (;;) {
     up.throwIfFailed()
-    const status = (await getJson(`${api}/v1/status`, agent).catch(() => undefined)) as { role: string; leader: number } | undefined
-    if (status !== undefined && status.leader !== 0) return status
+    const status = (await getJson(`${api}/v1/status`, agent).catch(() => undefined)) as { leader: number } | undefined
+    if (status !== undefined && status.leader !== 0) return
     if (performance.now() > deadline) throw new Error(`${api}: no leader known within ${readyTimeoutMs} ms`)
     await new Promise((resolve) => setTimeout(resolve, readyProbeMs))
   }

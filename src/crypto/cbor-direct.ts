@@ -14,7 +14,13 @@ export class DirectEncodeError extends Error {}
 
 /** Deeper values go to cborg, which also catches cycles. */
 const depthMax = 64
-const loneSurrogatePattern = /\p{Cs}/u
+/** With the u flag a surrogate pair is one code point, so this matches only unpaired halves. */
+export const loneSurrogatePattern = /\p{Cs}/u
+/** What `encode` says for values no encoding carries faithfully; cborg's path (cbor.ts) says the same. */
+export const refusals = {
+  undefined: 'cannot encode undefined (omit the field instead)',
+  loneSurrogate: 'cannot encode a string with a lone surrogate (not Unicode text)'
+} as const
 const unsupported = Symbol('unsupported')
 
 let buf = Buffer.allocUnsafe(64 * 1024)
@@ -53,7 +59,7 @@ function head(major: number, n: number): void {
   }
 }
 
-function isAscii(s: string): boolean {
+export function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false
   return true
 }
@@ -67,7 +73,7 @@ function text(s: string): void {
     return
   }
   // A lone surrogate has no UTF-8 form: it would be written as U+FFFD, so two strings would share one encoding.
-  if (loneSurrogatePattern.test(s)) throw new DirectEncodeError('cannot encode a string with a lone surrogate (not Unicode text)')
+  if (loneSurrogatePattern.test(s)) throw new DirectEncodeError(refusals.loneSurrogate)
   const length = Buffer.byteLength(s, 'utf8')
   head(3, length)
   reserve(length)
@@ -75,7 +81,7 @@ function text(s: string): void {
 }
 
 /** RFC 8949 order for ASCII keys: the shorter encoding first, then bytewise. */
-function compareKeys(a: string, b: string): number {
+export function compareAsciiKeys(a: string, b: string): number {
   return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)
 }
 
@@ -99,7 +105,7 @@ function item(value: unknown, depth: number): typeof unsupported | undefined {
       text(value)
       return
     case 'undefined':
-      throw new DirectEncodeError('cannot encode undefined (omit the field instead)')
+      throw new DirectEncodeError(refusals.undefined)
     case 'object':
       break
     default:
@@ -124,7 +130,7 @@ function item(value: unknown, depth: number): typeof unsupported | undefined {
   const record = value as Record<string, unknown>
   const keys = Object.keys(record)
   for (const k of keys) if (!isAscii(k)) return unsupported
-  keys.sort(compareKeys)
+  keys.sort(compareAsciiKeys)
   head(5, keys.length)
   for (const k of keys) {
     text(k)

@@ -9,7 +9,7 @@
 import { encode as cborgEncode, decode as cborgDecode, rfc8949EncodeOptions, Token } from 'cborg'
 import type { EncodeOptions, DecodeOptions } from 'cborg'
 import { bytesEqual } from './bytes.js'
-import { DirectEncodeError, encodeDirect } from './cbor-direct.js'
+import { compareAsciiKeys, DirectEncodeError, encodeDirect, isAscii, loneSurrogatePattern, refusals } from './cbor-direct.js'
 
 /** A value that survives a CBOR round trip unchanged. */
 export type CborValue =
@@ -27,16 +27,9 @@ export class CodecError extends Error {
   readonly code = 'ERR_CODEC'
 }
 
-// With the u flag a surrogate pair is one code point, so this matches only unpaired halves.
-const loneSurrogatePattern = /\p{Cs}/u
 
 const rfc8949MapSorter = rfc8949EncodeOptions.mapSorter!
 const textMajor = 3
-
-function isAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false
-  return true
-}
 
 /**
  * RFC 8949 order of map entries: bytewise order of the encoded keys. For two ASCII text keys that is
@@ -49,7 +42,7 @@ function mapSorter(e1: (Token | Token[])[], e2: (Token | Token[])[]): number {
   if (a instanceof Token && b instanceof Token && a.type.major === textMajor && b.type.major === textMajor) {
     const x = a.value as string
     const y = b.value as string
-    if (isAscii(x) && isAscii(y)) return x.length - y.length || (x < y ? -1 : x > y ? 1 : 0)
+    if (isAscii(x) && isAscii(y)) return compareAsciiKeys(x, y)
   }
   return rfc8949MapSorter(e1, e2)
 }
@@ -60,7 +53,7 @@ const encodeOptions: EncodeOptions = {
   typeEncoders: {
     // An undefined field would make `{a: undefined}` and `{}` two encodings of one meaning.
     undefined: () => {
-      throw new CodecError('cannot encode undefined (omit the field instead)')
+      throw new CodecError(refusals.undefined)
     },
     number: (n: number) => {
       if (!Number.isFinite(n)) throw new CodecError(`cannot encode non-finite number ${n}`)
@@ -69,7 +62,7 @@ const encodeOptions: EncodeOptions = {
     // A lone surrogate has no UTF-8 form: it would be written as U+FFFD, so two different strings
     // would share one encoding and a string would not survive the round trip.
     string: (s: string) => {
-      if (loneSurrogatePattern.test(s)) throw new CodecError('cannot encode a string with a lone surrogate (not Unicode text)')
+      if (loneSurrogatePattern.test(s)) throw new CodecError(refusals.loneSurrogate)
       return null
     }
   }
