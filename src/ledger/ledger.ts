@@ -24,7 +24,7 @@ import {
   txExecutionErrorCode
 } from './errors.js'
 import type { StateReader, StateWriter, TxExecutor } from './executor.js'
-import { indexTxProvenance } from './provenance.js'
+import { encodeBlockProvRecords, indexTxProvenance, provKeys } from './provenance.js'
 import type { ProvSink } from './provenance.js'
 import type { ProvRecord } from '../prov/index.js'
 import type { KvOperation, KvRange, KvStore } from './kv.js'
@@ -83,6 +83,8 @@ class BlockState implements StateReader {
   readonly provWrites = new Map<string, Uint8Array>()
   /** Ids (hex) of the block's txs that committed so far. */
   readonly committedTxs = new Set<string>()
+  /** The normalised PROV records of each committed tx that asserted any, by index: the block's `t/` record. */
+  readonly txRecords = new Map<number, ProvRecord[]>()
   constructor(readonly ledger: Ledger) {}
 
   async getProv(key: string): Promise<Uint8Array | undefined> {
@@ -276,6 +278,7 @@ export class Ledger {
       ] as CborValue)
     )
     const head: ChainHead = Object.freeze({ height, hash: block.hash, time: header.time, stateDigest })
+    if (state.txRecords.size > 0) state.provWrites.set(provKeys.blockRecords(height), encodeBlockProvRecords(block.txs.length, state.txRecords))
     const ops = this.#blockOperations(block, receipts, indexed, writes, head)
     for (const [key, value] of state.provWrites) ops.push({ type: 'put', key: layout.prov(key), value })
     await this.#store.batch(ops, { sync })
@@ -315,19 +318,21 @@ export class Ledger {
     if (replay) return { ok: false, code: 'ERR_TX_REPLAY', message: `tx ${toHex(tx.id)} is already committed` }
     const txState = new TxState(blockState)
     const provWrites = new Map<string, Uint8Array>()
+    let records: ProvRecord[]
     try {
       await this.#executor.execute(tx, txState, context)
       const view = {
         get: (key: string) => blockState.getProv(key),
         txCommitted: (idHex: string) => this.#txCommitted(idHex, blockState)
       }
-      await indexTxProvenance(tx, txState.provRecords, { height: context.height, index: context.index }, view, (key, value) => provWrites.set(key, value))
+      records = await indexTxProvenance(tx, txState.provRecords, { height: context.height, index: context.index }, view, (key, value) => provWrites.set(key, value))
     } catch (err) {
       if (err instanceof TxFailedError) return { ok: false, code: err.code, message: err.message }
       return { ok: false, code: txExecutionErrorCode, message: err instanceof Error ? err.message : String(err) }
     }
     for (const [k, v] of txState.writes) blockState.writes.set(k, v)
     for (const [k, v] of provWrites) blockState.provWrites.set(k, v)
+    if (records.length > 0) blockState.txRecords.set(context.index, records)
     blockState.committedTxs.add(toHex(tx.id))
     return { ok: true }
   }
@@ -428,8 +433,12 @@ export class Ledger {
     return this.#scanKeys(layout.state(prefix), limit, after === undefined ? undefined : layout.state(after))
   }
 
-  /** A provenance index record (see provenance.ts). */
-  async getProvRecord(key: string): Promise<Uint8Array | undefined> {
+  /**
+   * A provenance index record (see provenance.ts). Cached (the constraint checks read the same few
+   * ids block after block) unless `cache` is false: for large records read once, a block's `t/`.
+   */
+  async getProvRecord(key: string, options: { cache?: boolean } = {}): Promise<Uint8Array | undefined> {
+    if (options.cache === false) return this.#store.get(layout.prov(key))
     const cached = this.#provCache.get(key)
     if (cached !== undefined) return cached ?? undefined
     const value = await this.#store.get(layout.prov(key))

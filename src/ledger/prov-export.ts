@@ -8,13 +8,12 @@
  * `tom:key/<hex>` and their association; then the records the tx's contract asserted (`t/<pos>`).
  * Failed txs changed nothing and asserted nothing, so they are not in the bundle.
  */
-import { decode } from '../crypto/index.js'
 import { isElement, lineageDocument, literal, normaliseDocument, RecordsBuilder, tomNamespace, toProvJson, toProvN, toTurtle } from '../prov/index.js'
 import type { Attribute, Bundle, LineageDirection, ProvDocument, ProvRecord, QualifiedName } from '../prov/index.js'
 import type { Ledger } from './ledger.js'
-import { ProvQueryError } from './prov-queries.js'
+import { blockProvRecords, ProvQueryError } from './prov-queries.js'
 import type { ProvQueries } from './prov-queries.js'
-import { decodeTxProvRecords, ledgerProvIds, parseTxPosition, provKeys } from './provenance.js'
+import { ledgerProvIds } from './provenance.js'
 
 /** The prefixes of every export (prov and xsd are predefined). */
 export const provExportPrefixes: Readonly<Record<string, string>> = Object.freeze({ tom: tomNamespace })
@@ -76,11 +75,7 @@ async function blockBundleAt(ledger: Ledger, height: number): Promise<Bundle> {
   if (block === undefined || receipts === undefined) {
     throw new ProvQueryError('ERR_PROV_QUERY_BAD_HEIGHT', `no block ${height}; the head is ${ledger.head?.height ?? '(no chain yet)'}`)
   }
-  // One prefix scan for the stored records of every tx of the block.
-  const stored = new Map<number, ProvRecord[]>()
-  for (const [key, value] of await ledger.scanProv(provKeys.txRecordsOfBlock(height), block.txs.length)) {
-    stored.set(parseTxPosition(key.slice(2)).index, decodeTxProvRecords(value))
-  }
+  const stored = await blockProvRecords(ledger, height)
   const time = literal.dateTime(block.header.time).value
   const b = new RecordsBuilder()
   for (const [index, tx] of block.txs.entries()) {
@@ -90,7 +85,7 @@ async function blockBundleAt(ledger: Ledger, height: number): Promise<Bundle> {
     b.activity(activity, { startTime: time, endTime: time, attributes: { 'prov:type': literal.qualifiedName(`tom:${tx.type}`) } })
     b.agent(agent)
     b.wasAssociatedWith(activity, agent)
-    for (const r of stored.get(index) ?? []) b.add(r)
+    for (const r of stored[index] ?? []) b.add(r)
   }
   return { id: ledgerProvIds.block(height), records: mergeElements(b.records) }
 }

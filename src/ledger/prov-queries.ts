@@ -11,15 +11,18 @@
  * from the agent index `a/<agent>\x01<pos>`. In chain order a tx's implied association comes before
  * the records the tx stored (`<pos>` sorts before `<pos>.<n>`), as if the ledger had asserted it first.
  *
+ * The edges at a tx's own activity are not stored either (provenance.ts): they are read from that
+ * tx's records and merged in at their position.
+ *
  * Every query checks its inputs (ProvQueryError) and has a limit; paged queries return a cursor.
  */
 import { concatBytes, decode, fromHex, toHex } from '../crypto/index.js'
 import { activitiesOf as activitiesOfIndex, isQualifiedName, lineage as lineageOfIndex, lineageDepthDefault, lineageDepthMax, lineageResultsDefault, lineageResultsMax, qualifiedNameCharsMax, relationKinds, whoTouched as whoTouchedOfIndex } from '../prov/index.js'
-import type { LineageDirection, LineageEdge, LineageIndex, LineageResult, ProvEvent, ProvPosition, QualifiedName, RecordKind, RelationKind, WhoTouchedResult } from '../prov/index.js'
+import type { LineageDirection, LineageEdge, LineageIndex, LineageResult, ProvEvent, ProvPosition, ProvRecord, QualifiedName, RecordKind, RelationKind, WhoTouchedResult } from '../prov/index.js'
 import type { Block } from './block.js'
 import { layout } from './layout.js'
 import type { Ledger, Receipt } from './ledger.js'
-import { decodeEdge, decodeProvEvent, isKeyAgent, kindsOfId, ledgerProvIds, parseTxPosition, provKeys, txIdOfActivity, txPosition } from './provenance.js'
+import { decodeBlockProvRecords, decodeEdge, decodeProvEvent, edgeTail, isKeyAgent, kindsOfId, ledgerProvIds, numberedEdges, parseTxPosition, provKeys, txIdOfActivity, txPosition } from './provenance.js'
 
 /** Default number of txs one historian page returns. */
 export const historianEntriesDefault = 1000
@@ -181,6 +184,17 @@ async function scanFrom(ledger: Ledger, prefix: string, start: ScanStart | undef
   return out
 }
 
+/** The contract records of each tx of block `height` (null: none, or the tx failed); empty past the head. */
+export async function blockProvRecords(ledger: Ledger, height: number): Promise<(ProvRecord[] | null)[]> {
+  const raw = await ledger.getProvRecord(provKeys.blockRecords(height), { cache: false })
+  return raw === undefined ? [] : decodeBlockProvRecords(raw)
+}
+
+/** The contract records the tx at `at` asserted (none when it asserted none or failed). */
+export async function txProvRecords(ledger: Ledger, at: ProvPosition): Promise<ProvRecord[]> {
+  return (await blockProvRecords(ledger, at.height))[at.index] ?? []
+}
+
 /**
  * Blocks and receipts read during one query, each decoded once. Bounded: a query over many blocks
  * keeps only the most recent ones.
@@ -254,10 +268,26 @@ export class LedgerLineageIndex implements LineageIndex {
     const stored = (await scanFrom(this.ledger, provKeys.edgePrefix(direction, node, relation), start, limit)).map(
       ([key, value]): PositionedEdge => ({ edge: decodeEdge(key, value), tail: tailOf(key), implied: false })
     )
-    if (relation !== 'wasAssociatedWith') return stored
-    const implied = direction === 'backward' ? await this.#signerOf(node, start) : await this.#signedBy(node, start, limit)
-    if (implied.length === 0) return stored
-    return [...implied, ...stored].sort((a, b) => (a.tail < b.tail ? -1 : a.tail > b.tail ? 1 : 0)).slice(0, limit)
+    const own = await this.#ownEdges(node, direction, relation, start)
+    const implied = relation !== 'wasAssociatedWith' ? [] : direction === 'backward' ? await this.#signerOf(node, start) : await this.#signedBy(node, start, limit)
+    if (own.length === 0 && implied.length === 0) return stored
+    return [...implied, ...own, ...stored].sort((a, b) => (a.tail < b.tail ? -1 : a.tail > b.tail ? 1 : 0)).slice(0, limit)
+  }
+
+  /** The edges at a committed tx's activity that the tx's own records assert (provenance.ts does not store them). */
+  async #ownEdges(activity: QualifiedName, direction: LineageDirection, relation: RelationKind, start: ScanStart | undefined): Promise<PositionedEdge[]> {
+    const hex = txIdOfActivity(activity)
+    if (hex === undefined) return []
+    const record = await this.ledger.txSummary(fromHex(hex))
+    if (record === undefined || !record.ok) return []
+    const out: PositionedEdge[] = []
+    for (const { edge, n } of numberedEdges(await txProvRecords(this.ledger, record))) {
+      if (edge.relation !== relation || (direction === 'backward' ? edge.from : edge.to) !== activity) continue
+      const tail = edgeTail(record, n)
+      if (start !== undefined && (start.inclusive ? tail < start.tail : tail <= start.tail)) continue
+      out.push({ edge, tail, implied: false })
+    }
+    return out
   }
 
   /** The implied association of a committed tx activity with its signer. */

@@ -20,12 +20,20 @@
  *   b/<from>\x01<relation>\x01<pos> <to>[\x01<id>]   for backward lineage (from = the relation's first argument)
  *   f/<to>\x01<relation>\x01<pos>   <from>[\x01<id>] for forward lineage (to = its second argument)
  *   a/<agent>\x01<pos>              tx id (raw)   every tx an agent (tom:key/<hex>) signed
- *   t/<pos>                         records       the contract's records of the tx (exports; a block is a bundle),
- *                                                 in the positional form of encodeTxProvRecords
+ *   t/<height>                      records       the contract's records of each tx of the block (exports; a
+ *                                                 block is a bundle): one array, a slot per tx in block order,
+ *                                                 null where a tx asserted none or failed; each tx's records in
+ *                                                 the positional form of encodeTxProvRecords
  * Edge values are the UTF-8 of the other end (and the relation's id, when it has one), not CBOR:
  * the key holds the rest, and a tx writes several edges.
  * <pos> is the height (12 digits), then the tx's index in its block (6), then for edges the record's
  * number in the tx (4): lexical order is chain order.
+ *
+ * An edge at the asserting tx's own activity (the `f/` edge of `wasGeneratedBy(e, tom:tx/<own>)`, the
+ * `b/` edge of `used(tom:tx/<own>, e)`) is not stored: the tx's records, one read away through the tx
+ * index, hold it, and prov-queries.ts answers for it as if it were stored. Most txs relate their own
+ * activity, and each index record costs every node its write and its share of LevelDB's compactions.
+ * The records of a block are one index record, not one per tx, for the same reason.
  */
 import { decode, encode, toHex } from '../crypto/index.js'
 import { checkDocument, checkProvRecords, isElement, provIndexReads, lineageEdges, normaliseRecord, ProvConstraintError, ProvFormatError, relationArgument, relationSpecs, tomNamespace } from '../prov/index.js'
@@ -70,11 +78,22 @@ export const provKeys = {
   edgePrefix: (direction: LineageDirection, node: QualifiedName, relation?: RelationKind): string =>
     `${direction === 'backward' ? 'b' : 'f'}/${node}${sep}${relation === undefined ? '' : relation + sep}`,
   edge: (direction: LineageDirection, node: QualifiedName, relation: RelationKind, at: ProvPosition, n: number): string =>
-    `${provKeys.edgePrefix(direction, node, relation)}${txPosition(at)}.${pad(n, 4)}`,
+    `${provKeys.edgePrefix(direction, node, relation)}${edgeTail(at, n)}`,
   agentPrefix: (agent: QualifiedName): string => `a/${agent}${sep}`,
   agentTx: (agent: QualifiedName, at: ProvPosition): string => `${provKeys.agentPrefix(agent)}${txPosition(at)}`,
-  txRecords: (at: ProvPosition): string => `t/${txPosition(at)}`,
-  txRecordsOfBlock: (height: number): string => `t/${pad(height, 12)}.`
+  blockRecords: (height: number): string => `t/${pad(height, 12)}`
+}
+
+/** The `<pos>.<n>` that ends the key of a tx's n-th edge. */
+export function edgeTail(at: ProvPosition, n: number): string {
+  return `${txPosition(at)}.${pad(n, 4)}`
+}
+
+/** The lineage edges of one tx's records, each with its number in the tx (as index keys number them). */
+export function numberedEdges(records: readonly ProvRecord[]): { edge: LineageEdge; n: number }[] {
+  const out: { edge: LineageEdge; n: number }[] = []
+  for (const record of records) for (const edge of lineageEdges(record)) out.push({ edge, n: out.length })
+  return out
 }
 
 /** The position at the end of an index key that ends with `<pos>` (edges and agent keys). */
@@ -205,10 +224,11 @@ function provFailure(err: unknown): never {
 
 /**
  * Checks the contract's `records` for `tx` at `at` and writes the index records with `put` (the
- * caller keeps them with the tx's other writes). Throws TxFailedError with a PROV code on a
- * malformed record or a constraint violation; nothing is written then.
+ * caller keeps them with the tx's other writes). Returns the records normalised: the caller keeps
+ * them in the block's `t/` record (encodeBlockProvRecords). Throws TxFailedError with a PROV code on
+ * a malformed record or a constraint violation; nothing is written then.
  */
-export async function indexTxProvenance(tx: Tx, records: readonly ProvRecord[], at: ProvPosition, view: ProvIndexView, put: (key: string, value: Uint8Array) => void): Promise<void> {
+export async function indexTxProvenance(tx: Tx, records: readonly ProvRecord[], at: ProvPosition, view: ProvIndexView, put: (key: string, value: Uint8Array) => void): Promise<ProvRecord[]> {
   if (records.length > txProvRecordsMax) throw new TxFailedError('ERR_PROV_TOO_MANY_RECORDS', `a tx asserts at most ${txProvRecordsMax} PROV records`)
   const activity = ledgerProvIds.tx(tx.id)
   let normalised: ProvRecord[]
@@ -252,17 +272,13 @@ export async function indexTxProvenance(tx: Tx, records: readonly ProvRecord[], 
     }
   }
   for (const [id, list] of kinds) put(provKeys.kind(id), encode(list))
-  let n = 0
-  for (const record of normalised) {
-    for (const edge of lineageEdges(record)) {
-      const id = edge.id === undefined ? '' : sep + edge.id
-      put(provKeys.edge('backward', edge.from, edge.relation, at, n), utf8.encode(edge.to + id))
-      put(provKeys.edge('forward', edge.to, edge.relation, at, n), utf8.encode(edge.from + id))
-      n++
-    }
+  for (const { edge, n } of numberedEdges(normalised)) {
+    const id = edge.id === undefined ? '' : sep + edge.id
+    if (edge.from !== activity) put(provKeys.edge('backward', edge.from, edge.relation, at, n), utf8.encode(edge.to + id))
+    if (edge.to !== activity) put(provKeys.edge('forward', edge.to, edge.relation, at, n), utf8.encode(edge.from + id))
   }
   put(provKeys.agentTx(ledgerProvIds.key(tx.signer), at), tx.id)
-  if (normalised.length > 0) put(provKeys.txRecords(at), encodeTxProvRecords(normalised))
+  return normalised
 }
 
 /** A generation, invalidation or first use, positionally: [height, index, activity | null, time | null]. */
@@ -293,7 +309,33 @@ function attributesOf(rows: Row): Attribute[] {
  * encode than the records as CBOR maps, which each tx writes once.
  */
 export function encodeTxProvRecords(records: readonly ProvRecord[]): Uint8Array {
-  const rows: Row[] = records.map((r) => {
+  return encode(recordRows(records))
+}
+
+export function decodeTxProvRecords(bytes: Uint8Array): ProvRecord[] {
+  return recordsOfRows(decode<Row[]>(bytes))
+}
+
+/**
+ * The `t/<height>` record of a block: `records` holds the normalised records of the block's txs that
+ * asserted any, by index; `txCount` is the block's number of txs.
+ */
+export function encodeBlockProvRecords(txCount: number, records: ReadonlyMap<number, readonly ProvRecord[]>): Uint8Array {
+  const slots: (Row[] | null)[] = []
+  for (let index = 0; index < txCount; index++) {
+    const own = records.get(index)
+    slots.push(own === undefined ? null : recordRows(own))
+  }
+  return encode(slots)
+}
+
+/** The records of each tx of a block (null: none) from its `t/<height>` record. */
+export function decodeBlockProvRecords(bytes: Uint8Array): (ProvRecord[] | null)[] {
+  return decode<(Row[] | null)[]>(bytes).map((rows) => (rows === null ? null : recordsOfRows(rows)))
+}
+
+function recordRows(records: readonly ProvRecord[]): Row[] {
+  return records.map((r) => {
     if (isElement(r)) {
       const row: Row = [r.kind, r.id, attributeRows(r.attributes)]
       if (r.kind === 'activity') row.push(r.startTime ?? null, r.endTime ?? null)
@@ -305,11 +347,10 @@ export function encodeTxProvRecords(records: readonly ProvRecord[]): Uint8Array 
     if (spec.identified) row.push(('id' in r ? r.id : undefined) ?? null, attributeRows('attributes' in r ? r.attributes : []))
     return row
   })
-  return encode(rows)
 }
 
-export function decodeTxProvRecords(bytes: Uint8Array): ProvRecord[] {
-  return decode<Row[]>(bytes).map((row) => {
+function recordsOfRows(rows: Row[]): ProvRecord[] {
+  return rows.map((row) => {
     const kind = row[0] as RecordKind
     if (kind === 'entity' || kind === 'agent') return { kind, id: row[1] as string, attributes: attributesOf(row[2] as Row) }
     if (kind === 'activity') {

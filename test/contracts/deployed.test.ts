@@ -7,7 +7,7 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { join } from 'node:path'
 import { decode, generateKeyPair, Signer, toHex } from '../../src/crypto/index.js'
-import { decodeEdge, decodeProvEvent, decodeTxProvRecords, Ledger, LevelKvStore, MemoryKvStore, provKeys, ledgerProvIds } from '../../src/ledger/index.js'
+import { decodeEdge, decodeProvEvent, txProvRecords, Ledger, LevelKvStore, MemoryKvStore, provKeys, ledgerProvIds } from '../../src/ledger/index.js'
 import type { Receipt, StateReader, Tx } from '../../src/ledger/index.js'
 import { CoreContracts } from '../../src/contracts/index.js'
 import { closeDeployedSandboxes, deployedStateKeys, readDeployedContract, readDeployedVersion } from '../../src/contracts/deployed.js'
@@ -181,8 +181,7 @@ t.test('PROV statements of a contract: recorded and indexed, confined to its nam
     ['wasDerivedFrom', 'tom:data/sample'],
     ['wasGeneratedBy', ledgerProvIds.tx(derive.id)]
   ])
-  const recordsRaw = (await c.ledger.getProvRecord(provKeys.txRecords({ height: 2, index: 0 })))!
-  const entity = (decodeTxProvRecords(recordsRaw) as Array<{ kind: string; id?: string; attributes?: Array<{ name: string; value: { value: string; type: string } }> }>).find((r) => r.kind === 'entity')
+  const entity = ((await txProvRecords(c.ledger, { height: 2, index: 0 })) as Array<{ kind: string; id?: string; attributes?: Array<{ name: string; value: { value: string; type: string } }> }>).find((r) => r.kind === 'entity')
   t.same(entity!.attributes!.map((a) => [a.name, a.value.type, a.value.value]), [
     ['prov:label', 'xsd:string', 'result 7'],
     ['prov:type', 'xsd:QName', 'tom:LabResult'],

@@ -9,7 +9,7 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { join } from 'node:path'
 import { decode, generateKeyPair, Signer, toHex } from '../../src/crypto/index.js'
-import { decodeEdge, decodeProvEvent, Ledger, LevelKvStore, ledgerProvIds, provKeys } from '../../src/ledger/index.js'
+import { decodeProvEvent, Ledger, LevelKvStore, ledgerProvIds, provKeys } from '../../src/ledger/index.js'
 import type { Receipt, StateReader, StateWriter, Tx, TxContext, TxExecutor } from '../../src/ledger/index.js'
 import type { LineageDirection, RelationKind } from '../../src/prov/index.js'
 import { CoreContracts, listNodeContainers, listNodes } from '../../src/contracts/index.js'
@@ -17,6 +17,7 @@ import type { ActionRecord, ContainerRecord, StartParams, UnplacedRecord } from 
 import { emitAction, listOpenActions, readAction } from '../../src/contracts/actions.js'
 import { closeDeployedSandboxes } from '../../src/contracts/deployed.js'
 import { makeNetwork, nextBlock, tx } from '../ledger/chain-fixture.js'
+import { indexedEdges } from '../ledger/prov-fixture.js'
 
 t.teardown(closeDeployedSandboxes)
 
@@ -83,13 +84,7 @@ async function openChain (t: Test, extra: NodeSpec[] = [{}, {}]): Promise<Chain>
     async open (node) {
       return (await listOpenActions(ledger, c.hex[node]!)).map((a) => a.id)
     },
-    async edges (direction, node, relation) {
-      const rows = await ledger.scanProv(provKeys.edgePrefix(direction, node, relation), 100)
-      return rows.map(([k, v]) => {
-        const e = decodeEdge(k, v)
-        return [e.relation, direction === 'backward' ? e.to : e.from]
-      })
-    },
+    edges: (direction, node, relation) => indexedEdges(ledger, direction, node, relation),
     height: () => ledger.head!.height
   }
   const adds: Tx[] = []

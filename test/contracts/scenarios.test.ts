@@ -8,11 +8,12 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { join } from 'node:path'
 import { decode, generateKeyPair, Signer, toHex } from '../../src/crypto/index.js'
-import { decodeEdge, decodeProvEvent, decodeTxProvRecords, Ledger, LevelKvStore, ledgerProvIds, provKeys } from '../../src/ledger/index.js'
+import { decodeProvEvent, Ledger, LevelKvStore, ledgerProvIds, provKeys, txProvRecords } from '../../src/ledger/index.js'
 import type { Receipt, Tx } from '../../src/ledger/index.js'
 import type { LineageDirection, ProvRecord, RelationKind } from '../../src/prov/index.js'
 import { CoreContracts } from '../../src/contracts/index.js'
 import { makeNetwork, nextBlock, tx } from '../ledger/chain-fixture.js'
+import { indexedEdges } from '../ledger/prov-fixture.js'
 
 const hash = new Uint8Array(32).fill(9)
 const imageDigest = `sha256:${'ab'.repeat(32)}`
@@ -56,18 +57,12 @@ async function openChain(t: Test): Promise<Chain> {
       const raw = await ledger.getState(key)
       return raw === undefined ? undefined : decode<T>(raw)
     },
-    async edges(direction, node, relation) {
-      const rows = await ledger.scanProv(provKeys.edgePrefix(direction, node, relation), 100)
-      return rows.map(([k, v]) => {
-        const e = decodeEdge(k, v)
-        return [e.relation, direction === 'backward' ? e.to : e.from]
-      })
-    },
+    edges: (direction, node, relation) => indexedEdges(ledger, direction, node, relation),
     async records(committed) {
       const found = await ledger.getTx(committed.id)
       if (found === undefined) throw new Error('tx not committed')
-      const raw = await ledger.getProvRecord(provKeys.txRecords({ height: found.height, index: found.index }))
-      return raw === undefined ? undefined : decodeTxProvRecords(raw)
+      const records = await txProvRecords(ledger, found)
+      return records.length === 0 ? undefined : records
     }
   }
 }

@@ -3,10 +3,11 @@ import type { Test } from 'tap'
 import { join } from 'node:path'
 import { decode, toHex } from '../../src/crypto/index.js'
 import type { Signer } from '../../src/crypto/index.js'
-import { decodeTxProvRecords, Ledger, LevelKvStore, ledgerProvIds, provKeys, ProvQueries } from '../../src/ledger/index.js'
+import { blockProvRecords, Ledger, LedgerLineageIndex, LevelKvStore, ledgerProvIds, ProvQueries } from '../../src/ledger/index.js'
 import type { StateReader, StateWriter, Tx, TxContext, TxExecutor } from '../../src/ledger/index.js'
 import { CoreContracts } from '../../src/contracts/index.js'
-import type { ProvRecord, QualifiedName } from '../../src/prov/index.js'
+import { relationKinds } from '../../src/prov/index.js'
+import type { LineageDirection, ProvRecord, QualifiedName, RelationKind } from '../../src/prov/index.js'
 import { dataTx, makeNetwork, nextBlock, tx } from './chain-fixture.js'
 import type { TestNetwork } from './chain-fixture.js'
 
@@ -98,11 +99,26 @@ export async function ledgerRecords(ledger: Ledger): Promise<ProvRecord[]> {
   for (let h = 0; h <= ledger.head!.height; h++) {
     const block = (await ledger.getBlock(h))!
     const receipts = (await ledger.getReceipts(h))!
+    const records = await blockProvRecords(ledger, h)
     for (const [index, t] of block.txs.entries()) {
       if (!receipts[index]!.ok) continue
       out.push({ kind: 'wasAssociatedWith', activity: ledgerProvIds.tx(t.id), agent: ledgerProvIds.key(t.signer), attributes: [] })
-      const raw = await ledger.getProvRecord(provKeys.txRecords({ height: h, index }))
-      if (raw !== undefined) out.push(...decodeTxProvRecords(raw))
+      out.push(...(records[index] ?? []))
+    }
+  }
+  return out
+}
+
+/**
+ * The edges the ledger's index holds at `node` in `direction` (of `relation`, or of every relation by
+ * name), as [relation, the other end], without the implied associations of txs with their signers.
+ */
+export async function indexedEdges(ledger: Ledger, direction: LineageDirection, node: QualifiedName, relation?: RelationKind): Promise<[string, string][]> {
+  const index = new LedgerLineageIndex(ledger)
+  const out: [string, string][] = []
+  for (const r of relation === undefined ? [...relationKinds].sort() : [relation]) {
+    for (const e of await index.positionedEdges(node, direction, r, 100)) {
+      if (!e.implied) out.push([e.edge.relation, direction === 'backward' ? e.edge.to : e.edge.from])
     }
   }
   return out

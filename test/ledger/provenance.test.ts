@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { decode, encode, toHex } from '../../src/crypto/index.js'
 import { CoreContracts } from '../../src/contracts/index.js'
-import { decodeEdge, decodeProvEvent, decodeTxProvRecords, encodeTxProvRecords, layout, Ledger, LevelKvStore, ledgerProvIds, provKeys, txProvRecordsMax, verifyChain } from '../../src/ledger/index.js'
+import { decodeEdge, decodeProvEvent, decodeTxProvRecords, encodeTxProvRecords, LedgerLineageIndex, txProvRecords, layout, Ledger, LevelKvStore, ledgerProvIds, provKeys, txProvRecordsMax, verifyChain } from '../../src/ledger/index.js'
 import type { StateReader, StateWriter, Tx, TxContext, TxExecutor } from '../../src/ledger/index.js'
 import { MemoryProvIndex, normaliseRecord } from '../../src/prov/index.js'
 import { sampleDocument } from '../prov/sample.js'
@@ -89,8 +89,23 @@ t.test('data.add leaves generation, attribution, derivation edges both ways, the
   // The tx's own activity, its signer and their association are implied: no kind record for them.
   t.equal(await ledger.getProvRecord(provKeys.kind(ledgerProvIds.tx(b.id))), undefined)
   t.equal(await ledger.getProvRecord(provKeys.kind(ledgerProvIds.key(net.admin.publicKey))), undefined)
-  const records = decodeTxProvRecords((await ledger.getProvRecord(provKeys.txRecords({ height: 1, index: 1 })))!)
+  const records = await txProvRecords(ledger, { height: 1, index: 1 })
   t.same(records.map((r) => r.kind), ['entity', 'wasGeneratedBy', 'wasAttributedTo', 'used', 'wasDerivedFrom'])
+
+  // The edges at b's own activity are not stored: its records answer for them, numbered as stored edges would be.
+  const activity = ledgerProvIds.tx(b.id)
+  t.same(await scan(ledger, provKeys.edgePrefix('forward', activity)), [])
+  t.same(await scan(ledger, provKeys.edgePrefix('backward', activity)), [])
+  const index = new LedgerLineageIndex(ledger)
+  t.same(await index.positionedEdges(activity, 'forward', 'wasGeneratedBy', 10), [
+    { edge: { relation: 'wasGeneratedBy', from: 'tom:data/b', to: activity }, tail: '000000000001.000001.0000', implied: false }
+  ])
+  t.same(await index.positionedEdges(activity, 'backward', 'used', 10), [
+    { edge: { relation: 'used', from: activity, to: 'tom:data/a' }, tail: '000000000001.000001.0002', implied: false }
+  ])
+  t.same(await index.positionedEdges(activity, 'backward', 'used', 10, { tail: '000000000001.000001.0002', inclusive: false }), [], 'a page after the edge')
+  t.same((await index.positionedEdges(activity, 'backward', 'used', 10, { tail: '000000000001.000001.0002', inclusive: true })).length, 1, 'a page at the edge')
+  t.same(await index.positionedEdges(ledgerProvIds.tx(new Uint8Array(32)), 'forward', 'wasGeneratedBy', 10), [], 'no tx, no edges')
   await ledger.close()
 })
 
@@ -125,7 +140,7 @@ t.test('a PROV-CONSTRAINTS violation fails the tx with its code and discards its
       t.match(receipt, { ok: false, code }, name)
       const key = (cases[i]![1].payload as { key: string }).key
       t.equal(await ledger.getState(`test/${key}`), undefined, `${name}: its state write is gone`)
-      t.equal(await ledger.getProvRecord(provKeys.txRecords({ height: 1, index: i })), undefined, `${name}: no records kept`)
+      t.same(await txProvRecords(ledger, { height: 1, index: i }), [], `${name}: no records kept`)
       t.same(await scan(ledger, provKeys.agentTx(ledgerProvIds.key(net.admin.publicKey), { height: 1, index: i })), [], `${name}: not in the agent index`)
     }
   }
