@@ -1,7 +1,8 @@
 /**
  * Deterministic CBOR (RFC 8949 §4.2.1, core deterministic encoding) for everything that is hashed,
  * signed, stored or sent between nodes. Encoding is cbor-direct.ts for the common shapes and cborg
- * with its RFC 8949 map sorter for the rest (the same bytes); decoding is
+ * with its RFC 8949 map sorter for the rest (the same bytes); decoding, cbor-decode-direct.ts for the
+ * common shapes and cborg for the rest (the same values and refusals), is
  * strict (shortest integer and length forms, definite lengths, no undefined, no duplicate or
  * non-string map keys, no tags) and `decodeCanonical` additionally insists that the bytes are exactly
  * what we would have written, so one value has one encoding and one hash.
@@ -10,6 +11,7 @@ import { encode as cborgEncode, decode as cborgDecode, rfc8949EncodeOptions, Tok
 import type { EncodeOptions, DecodeOptions } from 'cborg'
 import { bytesEqual } from './bytes.js'
 import { compareAsciiKeys, DirectEncodeError, encodeDirect, isAscii, loneSurrogatePattern, refusals } from './cbor-direct.js'
+import { decodeDirect, notDirect } from './cbor-decode-direct.js'
 
 /** A value that survives a CBOR round trip unchanged. */
 export type CborValue =
@@ -92,6 +94,8 @@ export function encode(value: unknown): Uint8Array {
 
 /** Decodes strictly; throws CodecError on malformed input or trailing bytes. */
 export function decode<T = CborValue>(bytes: Uint8Array): T {
+  const direct = decodeDirect(bytes)
+  if (direct !== notDirect) return direct as T
   try {
     return cborgDecode(bytes, decodeOptions) as T
   } catch (err) {

@@ -1,6 +1,7 @@
 import t from 'tap'
-import { encode as cborgEncode, rfc8949EncodeOptions } from 'cborg'
+import { decode as cborgDecode, encode as cborgEncode, rfc8949EncodeOptions } from 'cborg'
 import { encodeDirect } from '../../src/crypto/cbor-direct.js'
+import { decodeDirect, notDirect } from '../../src/crypto/cbor-decode-direct.js'
 import { CodecError, bytesEqual, compareBytes, decode, decodeCanonical, encode, fromHex, toHex } from '../../src/crypto/index.js'
 import type { CborValue } from '../../src/crypto/index.js'
 import { SeededRandom } from './seeded-random.js'
@@ -592,4 +593,75 @@ t.test('property: the direct encoder writes exactly what cborg writes, and leave
     }
   }
   t.strictSame(encode(reentrant), reference({ a: reference({ b: 1 }) }), 'a getter that encodes does not share the buffer')
+})
+
+/** Whether the direct decoder takes `value`'s encoding: ASCII text, no `__proto__` key (directValue's other shapes all are). */
+function directShape(value: CborValue): boolean {
+  if (typeof value === 'string') return /^[\x00-\x7f]*$/.test(value)
+  if (Array.isArray(value)) return value.every(directShape)
+  if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
+    return Object.entries(value).every(([k, v]) => k !== '__proto__' && directShape(k) && directShape(v))
+  }
+  return true
+}
+
+/** cborg's strict decode as cbor.ts configures it, without the direct path: the reference. */
+function cborgDecodeStrict(bytes: Uint8Array): { value: unknown } | { refused: true } {
+  try {
+    return { value: cborgDecode(bytes, { strict: true, allowIndefinite: false, allowUndefined: false, allowInfinity: false, allowNaN: false, rejectDuplicateMapKeys: true, useMaps: false, allowBigInt: true }) }
+  } catch {
+    return { refused: true }
+  }
+}
+
+t.test('property: the direct decoder gives exactly what cborg gives, and leaves cborg the rest', async (t) => {
+  const seed = 20261204
+  const random = new SeededRandom(seed)
+  let direct = 0
+  let mutatedDirect = 0
+  for (let round = 0; round < 3000; round++) {
+    const value = round % 2 === 0 ? directValue(random, 0) : randomValue(random, 0)
+    const bytes = encode(value)
+    const got = decodeDirect(bytes)
+    if (round % 2 === 0 && got === notDirect && directShape(value)) {
+      t.fail(`seed ${seed} round ${round}: an ASCII direct shape went to cborg: ${toHex(bytes)}`)
+      return
+    }
+    if (got !== notDirect) {
+      direct++
+      const expected = cborgDecodeStrict(bytes)
+      if (!('value' in expected) || typed(got) !== typed(expected.value)) {
+        t.same(typed(got), 'value' in expected ? typed(expected.value) : 'refused', `seed ${seed} round ${round}: same value as cborg`)
+        return
+      }
+    }
+    // A mutation: the direct decoder either declines, or agrees with cborg, which must accept it.
+    const mutated = Uint8Array.from(bytes)
+    if (mutated.length > 0) mutated[random.below(mutated.length)] = random.below(256)
+    const cut = random.bool() ? mutated.subarray(0, random.below(mutated.length + 1)) : mutated
+    const m = decodeDirect(cut)
+    if (m === notDirect) continue
+    mutatedDirect++
+    const expected = cborgDecodeStrict(cut)
+    if (!('value' in expected) || typed(m) !== typed(expected.value)) {
+      t.same(typed(m), 'value' in expected ? typed(expected.value) : 'refused', `seed ${seed} round ${round}: mutated ${toHex(cut)}`)
+      return
+    }
+  }
+  t.ok(direct > 1500, `${direct} values decoded directly and compared`)
+  t.ok(mutatedDirect > 300, `${mutatedDirect} mutated inputs decoded directly and compared`)
+  t.equal(decodeDirect(encode([1.5])), notDirect, 'a float goes to cborg')
+  t.equal(decodeDirect(encode(['é'])), notDirect, 'non-ASCII text goes to cborg')
+  t.equal(decodeDirect(encode([2n ** 63n])), notDirect, 'a bigint goes to cborg')
+  t.equal(decodeDirect(Uint8Array.of(0x18, 0x05)), notDirect, 'a longer head than needed goes to cborg, which refuses it')
+  t.equal(decodeDirect(Uint8Array.of(0xa2, 0x61, 0x61, 0x01, 0x61, 0x61, 0x02)), notDirect, 'a duplicate key goes to cborg, which refuses it')
+  t.equal(decodeDirect(Uint8Array.of(0x01, 0x02)), notDirect, 'trailing bytes go to cborg, which refuses them')
+  const proto = decode<Record<string, unknown>>(encode(JSON.parse('{"__proto__":{"x":1}}')))
+  t.equal(Object.getPrototypeOf(proto), Object.prototype, 'a __proto__ key (through cborg) is data')
+  t.same(Object.keys(proto), ['__proto__'])
+  const big = decode<number[]>(encode([Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2 ** 32, 1_700_000_000_000]))
+  t.same(big, [Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2 ** 32, 1_700_000_000_000])
+  const bytes = decode<Uint8Array[]>(Buffer.from(encode([Uint8Array.of(1, 2, 3)])))[0]!
+  t.equal(Object.getPrototypeOf(bytes), Uint8Array.prototype, 'bytes come back as a plain Uint8Array, even from a Buffer')
+  t.equal(bytes.byteLength, bytes.buffer.byteLength, 'a copy, not a view of the input')
 })
