@@ -21,6 +21,8 @@ export interface KvStore {
   open(): Promise<void>
   close(): Promise<void>
   get(key: Uint8Array): Promise<Uint8Array | undefined>
+  /** The same read, synchronously: for applying a block, which reads key after key and can wait for none. */
+  getSync(key: Uint8Array): Uint8Array | undefined
   /** Several keys in one call; undefined where a key is missing. */
   getMany(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]>
   /**

@@ -87,8 +87,8 @@ class BlockState implements StateReader {
   readonly txRecords = new Map<number, ProvRecord[]>()
   constructor(readonly ledger: Ledger) {}
 
-  async getProv(key: string): Promise<Uint8Array | undefined> {
-    return this.provWrites.get(key) ?? this.ledger.getProvRecord(key)
+  getProv(key: string): Uint8Array | undefined {
+    return this.provWrites.get(key) ?? this.ledger.provRecordSync(key)
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
@@ -325,7 +325,7 @@ export class Ledger {
         get: (key: string) => blockState.getProv(key),
         txCommitted: (idHex: string) => this.#txCommitted(idHex, blockState)
       }
-      records = await indexTxProvenance(tx, txState.provRecords, { height: context.height, index: context.index }, view, (key, value) => provWrites.set(key, value))
+      records = indexTxProvenance(tx, txState.provRecords, { height: context.height, index: context.index }, view, (key, value) => provWrites.set(key, value))
     } catch (err) {
       if (err instanceof TxFailedError) return { ok: false, code: err.code, message: err.message }
       return { ok: false, code: txExecutionErrorCode, message: err instanceof Error ? err.message : String(err) }
@@ -420,9 +420,10 @@ export class Ledger {
   }
 
   /** Whether tx `idHex` committed (ok receipt) before the tx now executing. */
-  async #txCommitted(idHex: string, blockState: BlockState): Promise<boolean> {
+  #txCommitted(idHex: string, blockState: BlockState): boolean {
     if (blockState.committedTxs.has(idHex)) return true
-    return (await this.txSummary(fromHex(idHex)))?.ok === true
+    const raw = this.#store.getSync(layout.tx(fromHex(idHex)))
+    return raw !== undefined && decode<[number, number, Uint8Array, boolean]>(raw)[3]
   }
 
   /**
@@ -439,9 +440,14 @@ export class Ledger {
    */
   async getProvRecord(key: string, options: { cache?: boolean } = {}): Promise<Uint8Array | undefined> {
     if (options.cache === false) return this.#store.get(layout.prov(key))
+    return this.provRecordSync(key)
+  }
+
+  /** getProvRecord (cached), synchronously: for the PROV check of a tx being applied. */
+  provRecordSync(key: string): Uint8Array | undefined {
     const cached = this.#provCache.get(key)
     if (cached !== undefined) return cached ?? undefined
-    const value = await this.#store.get(layout.prov(key))
+    const value = this.#store.getSync(layout.prov(key))
     this.#provCache.set(key, value ?? null)
     return value
   }

@@ -32,9 +32,13 @@ export class LevelKvStore implements KvStore {
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    // A synchronous read: contracts read keys one after another, and a hop through libuv's thread
-    // pool per read costs more than the read (LevelDB serves it from its memtable, block cache or the
-    // OS page cache). The rare read that goes to disk blocks the event loop for that read.
+    return this.getSync(key)
+  }
+
+  getSync(key: Uint8Array): Uint8Array | undefined {
+    // Synchronous underneath for get too: contracts read keys one after another, and a hop through
+    // libuv's thread pool per read costs more than the read (LevelDB serves it from its memtable, block
+    // cache or the OS page cache). The rare read that goes to disk blocks the event loop for that read.
     const value = this.#db.getSync(key)
     return value === undefined ? undefined : asUint8Array(value)
   }

@@ -33,6 +33,10 @@ export class MemoryKvStore implements KvStore {
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.getSync(key)
+  }
+
+  getSync(key: Uint8Array): Uint8Array | undefined {
     this.#checkOpen()
     return this.#values.get(keyString(key))
   }

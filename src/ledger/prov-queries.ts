@@ -433,15 +433,11 @@ export class ProvQueries {
   }
 
   /** As the constraint checks see it: stored kinds, plus the implied kinds of tx activities and signers. */
-  #kindsOf(id: QualifiedName): Promise<RecordKind[]> {
-    return kindsOfId(
-      id,
-      async (hex) => (await this.#ledger.txSummary(fromHex(hex)))?.ok === true,
-      async () => {
-        const raw = await this.#ledger.getProvRecord(provKeys.kind(id))
-        return raw === undefined ? undefined : decode<RecordKind[]>(raw)
-      }
-    )
+  async #kindsOf(id: QualifiedName): Promise<RecordKind[]> {
+    const hex = txIdOfActivity(id)
+    const committed = hex !== undefined && (await this.#ledger.txSummary(fromHex(hex)))?.ok === true
+    const raw = hex === undefined ? await this.#ledger.getProvRecord(provKeys.kind(id)) : undefined
+    return kindsOfId(id, () => committed, () => (raw === undefined ? undefined : decode<RecordKind[]>(raw)))
   }
 
   async #event(key: string): Promise<ProvEvent | undefined> {

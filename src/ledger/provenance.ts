@@ -131,22 +131,18 @@ export function isKeyAgent(id: QualifiedName): boolean {
  * The kinds the index gives `id`: a tx activity is an activity when its tx committed, a signing key is
  * always an agent (besides what it was declared as), anything else what was stored for it.
  */
-export async function kindsOfId(
-  id: QualifiedName,
-  txCommitted: (idHex: string) => Promise<boolean>,
-  stored: () => Promise<RecordKind[] | undefined>
-): Promise<RecordKind[]> {
+export function kindsOfId(id: QualifiedName, txCommitted: (idHex: string) => boolean, stored: () => RecordKind[] | undefined): RecordKind[] {
   const hex = txIdOfActivity(id)
-  if (hex !== undefined) return (await txCommitted(hex)) ? ['activity'] : []
-  const kinds = (await stored()) ?? []
+  if (hex !== undefined) return txCommitted(hex) ? ['activity'] : []
+  const kinds = stored() ?? []
   return isKeyAgent(id) && !kinds.includes('agent') ? [...kinds, 'agent'] : kinds
 }
 
 /** What the indexer reads: the index as the tx sees it, and whether a tx committed before it. */
 export interface ProvIndexView {
-  get(key: string): Promise<Uint8Array | undefined>
+  get(key: string): Uint8Array | undefined
   /** Whether the tx with this id (hex) committed (ok receipt) before the current one. */
-  txCommitted(idHex: string): Promise<boolean>
+  txCommitted(idHex: string): boolean
 }
 
 /**
@@ -161,10 +157,10 @@ class LoadedProvIndex implements ProvIndex {
   readonly #invalidations = new Map<QualifiedName, ProvEvent | undefined>()
   readonly #firstUses = new Map<QualifiedName, ProvEvent | undefined>()
 
-  static async load(reads: ProvIndexReads, ownActivity: QualifiedName, view: ProvIndexView): Promise<LoadedProvIndex> {
+  static load(reads: ProvIndexReads, ownActivity: QualifiedName, view: ProvIndexView): LoadedProvIndex {
     const index = new LoadedProvIndex()
-    const read = async <T>(key: string, decodeValue: (raw: Uint8Array) => T): Promise<T | undefined> => {
-      const raw = await view.get(key)
+    const read = <T>(key: string, decodeValue: (raw: Uint8Array) => T): T | undefined => {
+      const raw = view.get(key)
       return raw === undefined ? undefined : decodeValue(raw)
     }
     for (const id of reads.kinds) {
@@ -174,7 +170,7 @@ class LoadedProvIndex implements ProvIndex {
         continue
       }
       let stored: RecordKind[] | undefined
-      const kinds = await kindsOfId(id, (hex) => view.txCommitted(hex), async () => (stored = await read(provKeys.kind(id), decode<RecordKind[]>)))
+      const kinds = kindsOfId(id, (hex) => view.txCommitted(hex), () => (stored = read(provKeys.kind(id), decode<RecordKind[]>)))
       index.#kinds.set(id, kinds)
       index.#storedKinds.set(id, stored)
     }
@@ -183,9 +179,9 @@ class LoadedProvIndex implements ProvIndex {
       // undeclared id, and a declaration stores the kind with the tx's other facts. So the events of a
       // new id (each data.add's entity) cost no reads.
       const known = index.#storedKinds.get(entity) !== undefined
-      index.#generations.set(entity, known ? await read(provKeys.generation(entity), decodeProvEvent) : undefined)
-      index.#invalidations.set(entity, known ? await read(provKeys.invalidation(entity), decodeProvEvent) : undefined)
-      index.#firstUses.set(entity, known ? await read(provKeys.firstUse(entity), decodeProvEvent) : undefined)
+      index.#generations.set(entity, known ? read(provKeys.generation(entity), decodeProvEvent) : undefined)
+      index.#invalidations.set(entity, known ? read(provKeys.invalidation(entity), decodeProvEvent) : undefined)
+      index.#firstUses.set(entity, known ? read(provKeys.firstUse(entity), decodeProvEvent) : undefined)
     }
     return index
   }
@@ -228,7 +224,7 @@ function provFailure(err: unknown): never {
  * them in the block's `t/` record (encodeBlockProvRecords). Throws TxFailedError with a PROV code on
  * a malformed record or a constraint violation; nothing is written then.
  */
-export async function indexTxProvenance(tx: Tx, records: readonly ProvRecord[], at: ProvPosition, view: ProvIndexView, put: (key: string, value: Uint8Array) => void): Promise<ProvRecord[]> {
+export function indexTxProvenance(tx: Tx, records: readonly ProvRecord[], at: ProvPosition, view: ProvIndexView, put: (key: string, value: Uint8Array) => void): ProvRecord[] {
   if (records.length > txProvRecordsMax) throw new TxFailedError('ERR_PROV_TOO_MANY_RECORDS', `a tx asserts at most ${txProvRecordsMax} PROV records`)
   const activity = ledgerProvIds.tx(tx.id)
   let normalised: ProvRecord[]
@@ -244,7 +240,7 @@ export async function indexTxProvenance(tx: Tx, records: readonly ProvRecord[], 
         throw new TxFailedError('ERR_PROV_RESERVED_ID', `${r.id}: tom:tx/ ids are the ledger's; a contract refers to its own as ${activity}`)
       }
     }
-    index = await LoadedProvIndex.load(provIndexReads(normalised), activity, view)
+    index = LoadedProvIndex.load(provIndexReads(normalised), activity, view)
     facts = checkProvRecords(normalised, at, index)
   } catch (err) {
     provFailure(err)

@@ -13,6 +13,9 @@ export class FaultyKvStore implements KvStore {
   get(key: Uint8Array): Promise<Uint8Array | undefined> {
     return this.inner.get(key)
   }
+  getSync(key: Uint8Array): Uint8Array | undefined {
+    return this.inner.getSync(key)
+  }
   getMany(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
     return this.inner.getMany(keys)
   }

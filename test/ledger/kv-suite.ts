@@ -18,6 +18,8 @@ export function kvSuite(t: Test, factory: (t: Test) => KvStore): void {
     t.equal(await kv.get(b('missing')), undefined)
     await kv.batch([{ type: 'put', key: b('a'), value: b('1') }])
     t.same(await kv.get(b('a')), b('1'))
+    t.same(kv.getSync(b('a')), b('1'), 'the same read, synchronously')
+    t.equal(kv.getSync(b('missing')), undefined)
     await kv.close()
   })
 
