@@ -25,3 +25,10 @@ export const stateCacheEntriesMax = 10_000
  * shared entities that tx after tx relates to. Written records are not added, only kept current.
  */
 export const provCacheEntriesMax = 10_000
+/**
+ * Longest stretch of a block's execution without a yield to the event loop. Every read a tx makes is
+ * synchronous underneath, so without yields a block of 500 txs ran as one task of 150-300 ms (more on
+ * a busy machine): a leader sent no Raft heartbeats meanwhile (a follower then called an election),
+ * a follower acknowledged no new entries, and no API request was answered.
+ */
+export const applySliceMs = 10

@@ -14,7 +14,7 @@ import { inlineVerifier } from '../crypto/index.js'
 import type { BatchVerifier, CborValue } from '../crypto/index.js'
 import { decodeBlock, verifyBlockSignature, zeroHash } from './block.js'
 import type { Block } from './block.js'
-import { provCacheEntriesMax, stateCacheEntriesMax, stateKeyBytesMax, stateValueBytesMax } from './constants.js'
+import { applySliceMs, provCacheEntriesMax, stateCacheEntriesMax, stateKeyBytesMax, stateValueBytesMax } from './constants.js'
 import {
   BlockRejectedError,
   LedgerCorruptionError,
@@ -70,6 +70,11 @@ export const emptyStateDigest: Uint8Array = new Uint8Array(hashBytes)
 
 const utf8 = new TextEncoder()
 const utf8Decoder = new TextDecoder()
+
+/** Lets timers and I/O run (setImmediate): a resolved promise would only let other microtasks in. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
 
 export function checkStateKey(key: string): void {
   if (typeof key !== 'string' || key.length === 0 || key.includes('\u0000') || utf8.encode(key).length > stateKeyBytesMax) {
@@ -214,7 +219,8 @@ export class Ledger {
   /**
    * Validates `block` as the next block, executes it and stores it atomically. Throws
    * BlockRejectedError (nothing written) when the block is not a valid successor of the head.
-   * Blocks are applied one at a time.
+   * Blocks are applied one at a time. It yields to the event loop every applySliceMs; reads meanwhile
+   * see the state before the block.
    */
   async applyBlock(block: Block, options: { sync?: boolean } = {}): Promise<AppliedBlock> {
     if (this.#closed) throw new LedgerStateError('ledger is closed')
@@ -254,7 +260,12 @@ export class Ledger {
     }
     const receipts: Receipt[] = []
     const indexed: number[] = []
+    let sliceEnd = performance.now() + applySliceMs
     for (const [index, tx] of block.txs.entries()) {
+      if (performance.now() >= sliceEnd) {
+        await yieldToEventLoop()
+        sliceEnd = performance.now() + applySliceMs
+      }
       const context = { network, height, time: header.time, proposer: header.proposer, index }
       // The replay check reads key by key, not with getMany: a store read is synchronous underneath
       // (LevelKvStore.get), where getMany hops through libuv's thread pool and so lets the event loop
