@@ -22,7 +22,8 @@ import type { LineageDirection, LineageEdge, LineageIndex, LineageResult, ProvEv
 import type { Block } from './block.js'
 import { layout } from './layout.js'
 import type { Ledger, Receipt } from './ledger.js'
-import { decodeBlockProvRecords, decodeEdge, decodeProvEvent, edgeTail, isKeyAgent, kindsOfId, ledgerProvIds, numberedEdges, parseTxPosition, provKeys, txIdOfActivity, txPosition } from './provenance.js'
+import { decodeBlockProvRecords, decodeEdge, decodeProvNode, edgeTail, isKeyAgent, kindsOfId, ledgerProvIds, numberedEdges, parseTxPosition, provKeys, txIdOfActivity, txPosition } from './provenance.js'
+import type { ProvNode } from './provenance.js'
 
 /** Default number of txs one historian page returns. */
 export const historianEntriesDefault = 1000
@@ -182,6 +183,12 @@ async function scanFrom(ledger: Ledger, prefix: string, start: ScanStart | undef
   const range = start.inclusive ? { gte: from, lt, limit } : { gt: from, lt, limit }
   for await (const [key, value] of ledger.records(range)) out.push([utf8.decode(key.subarray(1)), value])
   return out
+}
+
+/** What the index holds for `id` (its declared kinds and events), or undefined when nothing. */
+export async function provNodeOf(ledger: Ledger, id: QualifiedName): Promise<ProvNode | undefined> {
+  const raw = await ledger.getProvRecord(provKeys.node(id))
+  return raw === undefined ? undefined : decodeProvNode(raw)
 }
 
 /** The contract records of each tx of block `height` (null: none, or the tx failed); empty past the head. */
@@ -414,12 +421,9 @@ export class ProvQueries {
       .sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0))
     const page = merged.slice(0, limit)
     const truncated = merged.length > limit
-    const [kinds, generation, invalidation, firstUse] = await Promise.all([
-      this.#kindsOf(id),
-      this.#event(provKeys.generation(id)),
-      this.#event(provKeys.invalidation(id)),
-      this.#event(provKeys.firstUse(id))
-    ])
+    const node = await this.#node(id)
+    const kinds = await this.#kindsOf(id, node)
+    const { generation, invalidation, firstUse } = node ?? {}
     return {
       id,
       kinds,
@@ -433,16 +437,14 @@ export class ProvQueries {
   }
 
   /** As the constraint checks see it: stored kinds, plus the implied kinds of tx activities and signers. */
-  async #kindsOf(id: QualifiedName): Promise<RecordKind[]> {
+  async #kindsOf(id: QualifiedName, node: ProvNode | undefined): Promise<readonly RecordKind[]> {
     const hex = txIdOfActivity(id)
     const committed = hex !== undefined && (await this.#ledger.txSummary(fromHex(hex)))?.ok === true
-    const raw = hex === undefined ? await this.#ledger.getProvRecord(provKeys.kind(id)) : undefined
-    return kindsOfId(id, () => committed, () => (raw === undefined ? undefined : decode<RecordKind[]>(raw)))
+    return kindsOfId(id, () => committed, () => node?.kinds)
   }
 
-  async #event(key: string): Promise<ProvEvent | undefined> {
-    const raw = await this.#ledger.getProvRecord(key)
-    return raw === undefined ? undefined : decodeProvEvent(raw)
+  #node(id: QualifiedName): Promise<ProvNode | undefined> {
+    return provNodeOf(this.#ledger, id)
   }
 
   /**
@@ -453,7 +455,7 @@ export class ProvQueries {
     checkId(id, 'id')
     this.#checkHeight(height, 'height')
     options.signal?.throwIfAborted()
-    const [generated, invalidated] = await Promise.all([this.#event(provKeys.generation(id)), this.#event(provKeys.invalidation(id))])
+    const { generation: generated, invalidation: invalidated } = (await this.#node(id)) ?? {}
     const generation = generated !== undefined && generated.at.height <= height ? generated : undefined
     const invalidation = invalidated !== undefined && invalidated.at.height <= height ? invalidated : undefined
     const stateKey = this.#stateKeyOf?.(id)

@@ -14,9 +14,12 @@
  * compares every record of it.
  *
  * Index keys (strings; values CBOR unless said):
- *   k/<id>                          [kind]        what the id was declared as (not tom:tx/, tom:key/ agents)
- *   g/<id>, i/<id>, u/<id>          event         generation, invalidation, first use of an entity
- *                                                 ([height, index, activity | null, time | null])
+ *   n/<id>                          node          what the index knows of an id, in one record (one read for
+ *                                                 the checks, one write per tx that adds to it):
+ *                                                 [kinds, generation, invalidation, first use], the kinds it
+ *                                                 was declared as (not the implied ones of tom:tx/ activities
+ *                                                 and tom:key/ agents), each event of an entity null or
+ *                                                 [height, index, activity | null, time | null]
  *   b/<from>\x01<relation>\x01<pos> <to>[\x01<id>]   for backward lineage (from = the relation's first argument)
  *   f/<to>\x01<relation>\x01<pos>   <from>[\x01<id>] for forward lineage (to = its second argument)
  *   a/<agent>\x01<pos>              tx id (raw)   every tx an agent (tom:key/<hex>) signed
@@ -70,10 +73,7 @@ export function parseTxPosition(pos: string): ProvPosition {
 }
 
 export const provKeys = {
-  kind: (id: QualifiedName): string => `k/${id}`,
-  generation: (id: QualifiedName): string => `g/${id}`,
-  invalidation: (id: QualifiedName): string => `i/${id}`,
-  firstUse: (id: QualifiedName): string => `u/${id}`,
+  node: (id: QualifiedName): string => `n/${id}`,
   /** Prefix of the edges of one relation at one node; with relation undefined, of every relation there. */
   edgePrefix: (direction: LineageDirection, node: QualifiedName, relation?: RelationKind): string =>
     `${direction === 'backward' ? 'b' : 'f'}/${node}${sep}${relation === undefined ? '' : relation + sep}`,
@@ -131,7 +131,7 @@ export function isKeyAgent(id: QualifiedName): boolean {
  * The kinds the index gives `id`: a tx activity is an activity when its tx committed, a signing key is
  * always an agent (besides what it was declared as), anything else what was stored for it.
  */
-export function kindsOfId(id: QualifiedName, txCommitted: (idHex: string) => boolean, stored: () => RecordKind[] | undefined): RecordKind[] {
+export function kindsOfId(id: QualifiedName, txCommitted: (idHex: string) => boolean, stored: () => readonly RecordKind[] | undefined): readonly RecordKind[] {
   const hex = txIdOfActivity(id)
   if (hex !== undefined) return txCommitted(hex) ? ['activity'] : []
   const kinds = stored() ?? []
@@ -151,38 +151,25 @@ export interface ProvIndexView {
  */
 class LoadedProvIndex implements ProvIndex {
   readonly #kinds = new Map<QualifiedName, readonly RecordKind[]>()
-  /** What `k/<id>` holds (undefined when nothing): the kinds a new declaration adds to. */
-  readonly #storedKinds = new Map<QualifiedName, RecordKind[] | undefined>()
-  readonly #generations = new Map<QualifiedName, ProvEvent | undefined>()
-  readonly #invalidations = new Map<QualifiedName, ProvEvent | undefined>()
-  readonly #firstUses = new Map<QualifiedName, ProvEvent | undefined>()
+  /** What `n/<id>` holds (undefined when nothing): what a tx's facts add to. */
+  readonly #nodes = new Map<QualifiedName, ProvNode | undefined>()
 
   static load(reads: ProvIndexReads, ownActivity: QualifiedName, view: ProvIndexView): LoadedProvIndex {
     const index = new LoadedProvIndex()
-    const read = <T>(key: string, decodeValue: (raw: Uint8Array) => T): T | undefined => {
-      const raw = view.get(key)
-      return raw === undefined ? undefined : decodeValue(raw)
+    const node = (id: QualifiedName): ProvNode | undefined => {
+      if (index.#nodes.has(id)) return index.#nodes.get(id)
+      // The tx's own activity is new: nothing is stored for it.
+      const raw = id === ownActivity ? undefined : view.get(provKeys.node(id))
+      const found = raw === undefined ? undefined : decodeProvNode(raw)
+      index.#nodes.set(id, found)
+      return found
     }
     for (const id of reads.kinds) {
-      if (id === ownActivity) {
-        index.#kinds.set(id, ['activity'])
-        index.#storedKinds.set(id, undefined)
-        continue
-      }
-      let stored: RecordKind[] | undefined
-      const kinds = kindsOfId(id, (hex) => view.txCommitted(hex), () => (stored = read(provKeys.kind(id), decode<RecordKind[]>)))
+      const kinds = id === ownActivity ? ['activity' as const] : kindsOfId(id, (hex) => view.txCommitted(hex), () => node(id)?.kinds)
       index.#kinds.set(id, kinds)
-      index.#storedKinds.set(id, stored)
+      node(id)
     }
-    for (const entity of reads.events) {
-      // An id without a stored kind has no stored events: the typing check refuses a relation naming an
-      // undeclared id, and a declaration stores the kind with the tx's other facts. So the events of a
-      // new id (each data.add's entity) cost no reads.
-      const known = index.#storedKinds.get(entity) !== undefined
-      index.#generations.set(entity, known ? read(provKeys.generation(entity), decodeProvEvent) : undefined)
-      index.#invalidations.set(entity, known ? read(provKeys.invalidation(entity), decodeProvEvent) : undefined)
-      index.#firstUses.set(entity, known ? read(provKeys.firstUse(entity), decodeProvEvent) : undefined)
-    }
+    for (const entity of reads.events) node(entity)
     return index
   }
 
@@ -190,21 +177,21 @@ class LoadedProvIndex implements ProvIndex {
     return loaded(this.#kinds, id, 'kinds')
   }
 
-  /** The kinds stored for `id` (not the implied ones), as loaded. */
-  storedKindsOf(id: QualifiedName): RecordKind[] | undefined {
-    return loaded(this.#storedKinds, id, 'stored kinds')
+  /** What is stored for `id`, as loaded. */
+  nodeOf(id: QualifiedName): ProvNode | undefined {
+    return loaded(this.#nodes, id, 'index record')
   }
 
   generationOf(entity: QualifiedName): ProvEvent | undefined {
-    return loaded(this.#generations, entity, 'generation')
+    return this.nodeOf(entity)?.generation
   }
 
   invalidationOf(entity: QualifiedName): ProvEvent | undefined {
-    return loaded(this.#invalidations, entity, 'invalidation')
+    return this.nodeOf(entity)?.invalidation
   }
 
   firstUseOf(entity: QualifiedName): ProvEvent | undefined {
-    return loaded(this.#firstUses, entity, 'first use')
+    return this.nodeOf(entity)?.firstUse
   }
 }
 
@@ -245,29 +232,34 @@ export function indexTxProvenance(tx: Tx, records: readonly ProvRecord[], at: Pr
   } catch (err) {
     provFailure(err)
   }
-  const kinds = new Map<QualifiedName, RecordKind[]>()
+  const nodes = new Map<QualifiedName, { kinds: RecordKind[]; generation?: ProvEvent; invalidation?: ProvEvent; firstUse?: ProvEvent }>()
+  const changed = (id: QualifiedName) => {
+    let node = nodes.get(id)
+    if (node === undefined) {
+      const stored = index.nodeOf(id)
+      node = { ...stored, kinds: [...(stored?.kinds ?? [])] }
+      nodes.set(id, node)
+    }
+    return node
+  }
   for (const fact of facts) {
     switch (fact.type) {
-      case 'kind': {
+      case 'kind':
         // Implied kinds are never stored: the constraint index answers for them.
-        if (fact.kind === 'agent' && isKeyAgent(fact.id)) break
-        const known = kinds.get(fact.id) ?? [...(index.storedKindsOf(fact.id) ?? [])]
-        known.push(fact.kind)
-        kinds.set(fact.id, known)
+        if (!(fact.kind === 'agent' && isKeyAgent(fact.id))) changed(fact.id).kinds.push(fact.kind)
         break
-      }
       case 'generation':
-        put(provKeys.generation(fact.entity), encodeProvEvent(fact.event))
+        changed(fact.entity).generation = fact.event
         break
       case 'invalidation':
-        put(provKeys.invalidation(fact.entity), encodeProvEvent(fact.event))
+        changed(fact.entity).invalidation = fact.event
         break
       case 'firstUse':
-        put(provKeys.firstUse(fact.entity), encodeProvEvent(fact.event))
+        changed(fact.entity).firstUse = fact.event
         break
     }
   }
-  for (const [id, list] of kinds) put(provKeys.kind(id), encode(list))
+  for (const [id, node] of nodes) put(provKeys.node(id), encodeProvNode(node))
   for (const { edge, n } of numberedEdges(normalised)) {
     const id = edge.id === undefined ? '' : sep + edge.id
     if (edge.from !== activity) put(provKeys.edge('backward', edge.from, edge.relation, at, n), utf8.encode(edge.to + id))
@@ -277,13 +269,35 @@ export function indexTxProvenance(tx: Tx, records: readonly ProvRecord[], at: Pr
   return normalised
 }
 
-/** A generation, invalidation or first use, positionally: [height, index, activity | null, time | null]. */
-export function encodeProvEvent(event: ProvEvent): Uint8Array {
-  return encode([event.at.height, event.at.index, event.activity ?? null, event.time ?? null])
+/** What the index holds for one id (`n/<id>`): its declared kinds and, for an entity, its events. */
+export interface ProvNode {
+  readonly kinds: readonly RecordKind[]
+  readonly generation?: ProvEvent
+  readonly invalidation?: ProvEvent
+  readonly firstUse?: ProvEvent
 }
 
-export function decodeProvEvent(bytes: Uint8Array): ProvEvent {
-  const [height, index, activity, time] = decode<[number, number, string | null, string | null]>(bytes)
+type EventRow = [number, number, string | null, string | null] | null
+
+export function encodeProvNode(node: ProvNode): Uint8Array {
+  return encode([node.kinds as RecordKind[], eventRow(node.generation), eventRow(node.invalidation), eventRow(node.firstUse)])
+}
+
+export function decodeProvNode(bytes: Uint8Array): ProvNode {
+  const [kinds, generation, invalidation, firstUse] = decode<[RecordKind[], EventRow, EventRow, EventRow]>(bytes)
+  const node: { kinds: RecordKind[]; generation?: ProvEvent; invalidation?: ProvEvent; firstUse?: ProvEvent } = { kinds }
+  if (generation !== null) node.generation = eventOf(generation)
+  if (invalidation !== null) node.invalidation = eventOf(invalidation)
+  if (firstUse !== null) node.firstUse = eventOf(firstUse)
+  return node
+}
+
+/** An event positionally: [height, index, activity | null, time | null]. */
+function eventRow(event: ProvEvent | undefined): EventRow {
+  return event === undefined ? null : [event.at.height, event.at.index, event.activity ?? null, event.time ?? null]
+}
+
+function eventOf([height, index, activity, time]: Exclude<EventRow, null>): ProvEvent {
   const at = { height, index }
   if (activity === null) return time === null ? { at } : { at, time }
   return time === null ? { at, activity } : { at, activity, time }

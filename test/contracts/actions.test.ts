@@ -7,7 +7,7 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { join } from 'node:path'
 import { decode, generateKeyPair, Signer, toHex } from '../../src/crypto/index.js'
-import { decodeProvEvent, Ledger, LevelKvStore, ledgerProvIds, provKeys } from '../../src/ledger/index.js'
+import { provNodeOf, Ledger, LevelKvStore, ledgerProvIds, provKeys } from '../../src/ledger/index.js'
 import type { Receipt, StateReader, StateWriter, Tx, TxContext, TxExecutor } from '../../src/ledger/index.js'
 import { CoreContracts } from '../../src/contracts/index.js'
 import { actionStateKeys, emitAction, listOpenActions, readAction } from '../../src/contracts/actions.js'
@@ -93,7 +93,7 @@ t.test('a deployed contract emits actions; the addressed node lists and reports 
   })
   t.same(await listOpenActions(c.ledger, c.node1.publicKey), [{ id, type: 'container.start', status: 'pending' }])
   t.same((await listOpenActions(c.ledger, n2)).map((a) => a.id), [`${toHex(twice.id)}-0`, `${toHex(twice.id)}-1`], 'numbered within their tx')
-  t.same(decodeProvEvent((await c.ledger.getProvRecord(provKeys.generation(`tom:action/${id}`)))!), { at: { height: 3, index: 1 }, activity: ledgerProvIds.tx(start.id) })
+  t.same((await provNodeOf(c.ledger, `tom:action/${id}`))!.generation, { at: { height: 3, index: 1 }, activity: ledgerProvIds.tx(start.id) })
 
   const report = (signer: Signer, payload: Record<string, string>): Tx => tx(c.network, signer, 'action.report', payload)
   t.same(await c.block([
@@ -115,9 +115,9 @@ t.test('a deployed contract emits actions; the addressed node lists and reports 
   t.notOk('detail' in closed!, 'a report without detail clears the last one')
   t.same(await listOpenActions(c.ledger, n1), [], 'a done action leaves the open list')
   t.equal(await c.ledger.getState(actionStateKeys.nodeAction(n1, id)), undefined)
-  t.same(decodeProvEvent((await c.ledger.getProvRecord(provKeys.invalidation(`tom:action/${id}`)))!), { at: { height: 5, index: 0 }, activity: ledgerProvIds.tx(done.id) })
-  t.ok(await c.ledger.getProvRecord(provKeys.generation(`tom:action/${id}/status/running`)), 'each reported status is an entity')
-  t.ok(await c.ledger.getProvRecord(provKeys.generation(`tom:action/${id}/status/done`)))
+  t.same((await provNodeOf(c.ledger, `tom:action/${id}`))!.invalidation, { at: { height: 5, index: 0 }, activity: ledgerProvIds.tx(done.id) })
+  t.ok((await provNodeOf(c.ledger, `tom:action/${id}/status/running`))?.generation, 'each reported status is an entity')
+  t.ok((await provNodeOf(c.ledger, `tom:action/${id}/status/done`))?.generation)
 })
 
 t.test('a migrate is listed for both nodes and closed by the addressed one', async (t) => {

@@ -9,7 +9,7 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { join } from 'node:path'
 import { decode, generateKeyPair, Signer, toHex } from '../../src/crypto/index.js'
-import { decodeProvEvent, Ledger, LevelKvStore, ledgerProvIds, provKeys } from '../../src/ledger/index.js'
+import { provNodeOf, Ledger, LevelKvStore, ledgerProvIds, provKeys } from '../../src/ledger/index.js'
 import type { Receipt, StateReader, StateWriter, Tx, TxContext, TxExecutor } from '../../src/ledger/index.js'
 import type { LineageDirection, RelationKind } from '../../src/prov/index.js'
 import { CoreContracts, listNodeContainers, listNodes } from '../../src/contracts/index.js'
@@ -143,7 +143,7 @@ t.test('a container.join that fulfils a start action closes it; a join that does
   t.same(await listNodeContainers(c.ledger, c.hex[1]!), [{ id: 'web', imageDigest: image, action: web }])
   const activity = ledgerProvIds.tx(ok.tx.id)
   t.same(await c.edges('backward', activity, 'used'), [['used', `tom:image/${digest}`], ['used', `tom:action/${web}`]])
-  t.same(decodeProvEvent((await c.ledger.getProvRecord(provKeys.invalidation(`tom:action/${web}`)))!), { at: { height: h, index: 6 }, activity })
+  t.same((await provNodeOf(c.ledger, `tom:action/${web}`))!.invalidation, { at: { height: h, index: 6 }, activity })
   t.same(await c.edges('backward', 'tom:container/web', 'wasGeneratedBy'), [['wasGeneratedBy', activity]])
 })
 
@@ -156,8 +156,8 @@ t.test('a pending report records why the action waits; it never goes back to pen
   const h = c.height()
   t.match(await c.action(id!), { status: 'pending', detail: 'still no engine', updatedHeight: h })
   t.same(await c.open(1), [id], 'it stays open')
-  t.ok(await c.ledger.getProvRecord(provKeys.generation(`tom:action/${id}/status/pending/${h}.1`)), 'each pending report is its own entity')
-  t.ok(await c.ledger.getProvRecord(provKeys.generation(`tom:action/${id}/status/pending/${h}.2`)))
+  t.ok((await provNodeOf(c.ledger, `tom:action/${id}/status/pending/${h}.1`))?.generation, 'each pending report is its own entity')
+  t.ok((await provNodeOf(c.ledger, `tom:action/${id}/status/pending/${h}.2`))?.generation)
   t.same(await c.apply(report({ status: 'running' }), report({ status: 'pending', detail: 'again' })), ['ok', 'ERR_ACTION_BAD_TRANSITION'])
 })
 
@@ -210,7 +210,7 @@ t.test('node.unreachable moves containers by the placement rule; the replacement
   })
   for (const id of ['c1', 'c2', 'c3', 'c4', 'c5']) {
     t.match(await c.state<ContainerRecord>(`container/${id}`), { status: 'lost', lostAt: h }, `${id} is lost`)
-    t.same(decodeProvEvent((await c.ledger.getProvRecord(provKeys.invalidation(`tom:container/${id}`)))!).activity, ledgerProvIds.tx(unreachable.id))
+    t.same((await provNodeOf(c.ledger, `tom:container/${id}`))!.invalidation!.activity, ledgerProvIds.tx(unreachable.id))
   }
   t.equal(await c.state(`node-load/${c.hex[0]}`), undefined, 'the failed node runs nothing any more')
   t.same(await listNodeContainers(c.ledger, c.hex[0]!), [])
@@ -248,7 +248,7 @@ t.test('unreachable nodes are no candidates; node.remove moves the leaving node\
   const [moved] = await listOpenActions(c.ledger, c.hex[0]!)
   t.same((await c.action(moved!.id))!.params, { image: digest, container: `solo-r${h}`, replaces: 'solo' }, 'no start action known: image only')
   t.match(await c.state<ContainerRecord>('container/solo'), { status: 'lost', lostAt: h })
-  t.same(decodeProvEvent((await c.ledger.getProvRecord(provKeys.invalidation('tom:container/solo')))!).activity, ledgerProvIds.tx(remove.id))
+  t.same((await provNodeOf(c.ledger, 'tom:container/solo'))!.invalidation!.activity, ledgerProvIds.tx(remove.id))
   t.same(await c.edges('backward', ledgerProvIds.tx(remove.id), 'used'), [['used', 'tom:container/solo']])
 })
 
@@ -269,7 +269,7 @@ t.test('a migrate names the copy; its target joins it, and the old container lea
   t.same(await listNodeContainers(c.ledger, c.hex[0]!), [])
   t.same((await listNodeContainers(c.ledger, c.hex[1]!)).map((x) => x.id), [`web-m${h}`])
   t.same(await c.edges('backward', `tom:container/web-m${h}`, 'wasDerivedFrom'), [['wasDerivedFrom', `tom:image/${digest}`], ['wasDerivedFrom', 'tom:container/web']])
-  t.same(decodeProvEvent((await c.ledger.getProvRecord(provKeys.invalidation('tom:container/web')))!).activity, ledgerProvIds.tx(copy.tx.id))
+  t.same((await provNodeOf(c.ledger, 'tom:container/web'))!.invalidation!.activity, ledgerProvIds.tx(copy.tx.id))
   t.same(await c.edges('backward', `tom:action/${migrate}`, 'wasDerivedFrom'), [['wasDerivedFrom', 'tom:container/web']])
 })
 
@@ -349,7 +349,7 @@ t.test('templates start containers when a device joins or data is added, and onl
   t.same(await c.apply(c.tx(c.admin, 'data.add', { id: 'clips/3', hash, dataType: 'video' }), c.tx(c.admin, 'template.remove', { id: 'proc' })), ['ok', 'ERR_TEMPLATE_UNKNOWN'])
   t.same((await listOpenActions(c.ledger, c.hex[0]!)).length, 1)
   t.same(await c.state('templates/data.add'), [])
-  t.ok(await c.ledger.getProvRecord(provKeys.invalidation('tom:template/proc/1')), 'a removed template is invalidated')
+  t.ok((await provNodeOf(c.ledger, 'tom:template/proc/1'))?.invalidation, 'a removed template is invalidated')
   t.same(await c.apply(c.tx(c.admin, 'template.set', video)), ['ok'])
   t.match(await c.state('template/proc'), { version: 2, status: 'active' })
 })

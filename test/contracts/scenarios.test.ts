@@ -8,7 +8,7 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { join } from 'node:path'
 import { decode, generateKeyPair, Signer, toHex } from '../../src/crypto/index.js'
-import { decodeProvEvent, Ledger, LevelKvStore, ledgerProvIds, provKeys, txProvRecords } from '../../src/ledger/index.js'
+import { provNodeOf, Ledger, LevelKvStore, ledgerProvIds, provKeys, txProvRecords } from '../../src/ledger/index.js'
 import type { Receipt, Tx } from '../../src/ledger/index.js'
 import type { LineageDirection, ProvRecord, RelationKind } from '../../src/prov/index.js'
 import { CoreContracts } from '../../src/contracts/index.js'
@@ -219,7 +219,7 @@ t.test('a device, an image and a container, end to end on one ledger', async (t)
     c.tx(cam, 'device.leave', { id: 'cam1' }),
     c.tx(c.admin, 'device.authorise', { id: 'cam1', publicKey: stranger.publicKey, attributes: firmware })
   ), ['ERR_ACL_DENIED', 'ok', 'ERR_DEVICE_LEFT', 'ERR_DEVICE_LEFT', 'ERR_DEVICE_LEFT', 'ERR_DEVICE_LEFT', 'ERR_DEVICE_EXISTS'])
-  t.same(decodeProvEvent((await c.ledger.getProvRecord(provKeys.invalidation('tom:device/cam1')))!), { at: { height: c.ledger.head!.height, index: 1 }, activity: ledgerProvIds.tx(leave.id) })
+  t.same((await provNodeOf(c.ledger, 'tom:device/cam1'))!.invalidation, { at: { height: c.ledger.head!.height, index: 1 }, activity: ledgerProvIds.tx(leave.id) })
   t.match(await c.state('device/cam1'), { status: 'left', leftAt: c.ledger.head!.height })
 
   // The image is revoked: no new container of it; an admin may approve it again.
@@ -238,7 +238,7 @@ t.test('a device, an image and a container, end to end on one ledger', async (t)
     c.tx(box, 'container.leave', { id: 'c1' }),
     c.tx(c.node, 'container.leave', { id: 'c9' })
   ), ['ERR_TX_UNKNOWN_SIGNER', 'ok', 'ERR_CONTAINER_LEFT', 'ERR_CONTAINER_LEFT', 'ERR_CONTAINER_UNKNOWN'])
-  t.ok(await c.ledger.getProvRecord(provKeys.invalidation('tom:container/c1')))
+  t.ok((await provNodeOf(c.ledger, 'tom:container/c1'))?.invalidation)
 })
 
 function provNode(node: Signer): string {
@@ -284,7 +284,7 @@ t.test('traceability levels: minimal, standard and full, per tx type, in force w
   ), ['ERR_ACL_DENIED', 'ERR_TRACE_UNKNOWN_TYPE', 'ok', 'ok'], 'the level applies from the next tx of the same block')
   t.same(await c.state('trace/data.add'), 'minimal')
   t.equal(await c.records(quiet), undefined, 'minimal: the contract recorded nothing')
-  t.equal(await c.ledger.getProvRecord(provKeys.kind('tom:data/quiet')), undefined)
+  t.equal(await provNodeOf(c.ledger, 'tom:data/quiet'), undefined)
   t.match(await c.state('data/quiet'), { untraced: true, size: 1 }, 'the world state changes as usual')
   const byAdmin = await c.ledger.scanProv(provKeys.agentPrefix(ledgerProvIds.key(c.admin.publicKey)), 100)
   t.ok(byAdmin.some(([, v]) => toHex(v) === toHex(quiet.id)), 'the implied activity and its signer are still indexed')
@@ -316,7 +316,7 @@ t.test('traceability levels: minimal, standard and full, per tx type, in force w
     ['wasAttributedTo', ledgerProvIds.key(cam.publicKey)],
     ['wasAttributedTo', 'tom:device/cam1']
   ], 'attributed to the device even though its join recorded no agent')
-  t.ok(await c.ledger.getProvRecord(provKeys.invalidation('tom:device/cam1')))
+  t.ok((await provNodeOf(c.ledger, 'tom:device/cam1'))?.invalidation)
 })
 
 t.test('a removed node can be added again: its new membership is a new PROV entity, an alternate of the first', async (t) => {

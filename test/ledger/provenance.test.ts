@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { decode, encode, toHex } from '../../src/crypto/index.js'
 import { CoreContracts } from '../../src/contracts/index.js'
-import { decodeEdge, decodeProvEvent, decodeTxProvRecords, encodeTxProvRecords, LedgerLineageIndex, txProvRecords, layout, Ledger, LevelKvStore, ledgerProvIds, provKeys, txProvRecordsMax, verifyChain } from '../../src/ledger/index.js'
+import { decodeEdge, provNodeOf, decodeTxProvRecords, encodeTxProvRecords, LedgerLineageIndex, txProvRecords, layout, Ledger, LevelKvStore, ledgerProvIds, provKeys, txProvRecordsMax, verifyChain } from '../../src/ledger/index.js'
 import type { StateReader, StateWriter, Tx, TxContext, TxExecutor } from '../../src/ledger/index.js'
 import { MemoryProvIndex, normaliseRecord } from '../../src/prov/index.js'
 import { sampleDocument } from '../prov/sample.js'
@@ -79,16 +79,16 @@ t.test('data.add leaves generation, attribution, derivation edges both ways, the
     ['used', ledgerProvIds.tx(b.id)],
     ['wasDerivedFrom', 'tom:data/b']
   ])
-  t.same(decodeProvEvent((await ledger.getProvRecord(provKeys.generation('tom:data/b')))!), { at: { height: 1, index: 1 }, activity: ledgerProvIds.tx(b.id) })
-  t.same(decodeProvEvent((await ledger.getProvRecord(provKeys.firstUse('tom:data/a')))!), { at: { height: 1, index: 1 }, activity: ledgerProvIds.tx(b.id) })
-  t.same(decode((await ledger.getProvRecord(provKeys.kind('tom:data/a')))!), ['entity'])
+  t.same((await provNodeOf(ledger, 'tom:data/b'))!.generation, { at: { height: 1, index: 1 }, activity: ledgerProvIds.tx(b.id) })
+  t.same((await provNodeOf(ledger, 'tom:data/a'))!.firstUse, { at: { height: 1, index: 1 }, activity: ledgerProvIds.tx(b.id) })
+  t.same((await provNodeOf(ledger, 'tom:data/a'))!.kinds, ['entity'])
 
   // Every tx the admin signed, in chain order, genesis included; the value is the tx id.
   const byAgent = await ledger.scanProv(provKeys.agentPrefix(ledgerProvIds.key(net.admin.publicKey)), 100)
   t.same(byAgent.slice(-2).map(([, v]) => toHex(v)), [toHex(a.id), toHex(b.id)])
   // The tx's own activity, its signer and their association are implied: no kind record for them.
-  t.equal(await ledger.getProvRecord(provKeys.kind(ledgerProvIds.tx(b.id))), undefined)
-  t.equal(await ledger.getProvRecord(provKeys.kind(ledgerProvIds.key(net.admin.publicKey))), undefined)
+  t.equal(await provNodeOf(ledger, ledgerProvIds.tx(b.id)), undefined)
+  t.equal(await provNodeOf(ledger, ledgerProvIds.key(net.admin.publicKey)), undefined)
   const records = await txProvRecords(ledger, { height: 1, index: 1 })
   t.same(records.map((r) => r.kind), ['entity', 'wasGeneratedBy', 'wasAttributedTo', 'used', 'wasDerivedFrom'])
 
@@ -144,7 +144,7 @@ t.test('a PROV-CONSTRAINTS violation fails the tx with its code and discards its
       t.same(await scan(ledger, provKeys.agentTx(ledgerProvIds.key(net.admin.publicKey), { height: 1, index: i })), [], `${name}: not in the agent index`)
     }
   }
-  t.same(decodeProvEvent((await ledger.getProvRecord(provKeys.invalidation('tom:e/1')))!), { at: { height: 1, index: 8 }, activity: ledgerProvIds.tx(cases[8]![1].id) })
+  t.same((await provNodeOf(ledger, 'tom:e/1'))!.invalidation, { at: { height: 1, index: 8 }, activity: ledgerProvIds.tx(cases[8]![1].id) })
 
   // In a later block: a committed tx's activity may be referred to; a failed tx's may not.
   const failed = cases[2]![1]
@@ -258,9 +258,9 @@ t.test('property: the ledger decides as the pure PROV checker over random histor
       }
     }
     for (const e of entities) {
-      const [generation, invalidation] = [await ledger.getProvRecord(provKeys.generation(e)), await ledger.getProvRecord(provKeys.invalidation(e))]
-      t.same(generation === undefined ? undefined : decodeProvEvent(generation), await reference.generationOf(e), `seed ${seed}: generation of ${e}`)
-      t.same(invalidation === undefined ? undefined : decodeProvEvent(invalidation), await reference.invalidationOf(e), `seed ${seed}: invalidation of ${e}`)
+      const node = await provNodeOf(ledger, e)
+      t.same(node?.generation, await reference.generationOf(e), `seed ${seed}: generation of ${e}`)
+      t.same(node?.invalidation, await reference.invalidationOf(e), `seed ${seed}: invalidation of ${e}`)
     }
     await ledger.close()
   }
