@@ -1,5 +1,12 @@
 /** Limits of the ledger. Every queue, size and window has one, named with its unit last. */
 
+/**
+ * The layout of a ledger's store (layout.ts, the PROV index of provenance.ts), written with genesis. A
+ * ledger in another layout is refused at open rather than read wrong. 2: the PROV index keeps one
+ * `n/` record per id, one `t/` record per block, and no edges at a tx's own activity (December 2026);
+ * ledgers written before then have no format record.
+ */
+export const ledgerFormat = 2
 /** Largest encoded signed tx. */
 export const txBytesMax = 64 * 1024
 /** Longest tx type name, e.g. `device.join`. */

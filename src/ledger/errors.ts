@@ -50,6 +50,7 @@ export const ledgerErrorCodes = {
   ERR_STATE_BAD_VALUE: 'a contract wrote a state value that is not bytes or is larger than stateValueBytesMax',
   ERR_LEDGER_CORRUPT: 'a stored record breaks an invariant (disk corruption or a bug); the node stops',
   ERR_LEDGER_STATE: 'the ledger was used out of order (closed, no genesis yet, or two blocks applied at once)',
+  ERR_LEDGER_FORMAT: 'the store holds a ledger in a layout this version does not read (written by another TOM version)',
   ERR_PROV_TOO_MANY_RECORDS: 'a contract asserted more PROV records for one tx than txProvRecordsMax',
   ERR_PROV_RESERVED_ID: 'a contract declared a tom:tx/ id: tx activities are named by the ledger alone'
 } as const
@@ -95,6 +96,12 @@ export type ChainVerifyCode = keyof typeof chainVerifyCodes
 export class LedgerCorruptionError extends Error {
   override readonly name = 'LedgerCorruptionError'
   readonly code = 'ERR_LEDGER_CORRUPT'
+}
+
+/** A store written in another layout (ledgerFormat): reading it would give wrong answers. */
+export class LedgerFormatError extends Error {
+  override readonly name = 'LedgerFormatError'
+  readonly code = 'ERR_LEDGER_FORMAT'
 }
 
 /** Misuse of the ledger API (e.g. reading before open). */

@@ -11,6 +11,7 @@
  *   P key               -> a provenance index record (see provenance.ts)
  *   M "head"            -> { height, hash, time, stateDigest } of the last applied block
  *   M "network"         -> the network id (genesis block hash)
+ *   M "format"          -> ledgerFormat (CBOR integer): how everything here is laid out
  */
 import { asUint8Array, concatBytes } from '../crypto/index.js'
 
@@ -52,5 +53,6 @@ export const layout = {
     concatBytes(Uint8Array.of(prefix.version), enc.encode(key), Uint8Array.of(0), heightBytes(height)),
   prov: (key: string): Uint8Array => prefixed(prefix.prov, key),
   head: concatBytes(Uint8Array.of(prefix.meta), enc.encode('head')),
-  network: concatBytes(Uint8Array.of(prefix.meta), enc.encode('network'))
+  network: concatBytes(Uint8Array.of(prefix.meta), enc.encode('network')),
+  format: concatBytes(Uint8Array.of(prefix.meta), enc.encode('format'))
 }

@@ -14,10 +14,11 @@ import { inlineVerifier } from '../crypto/index.js'
 import type { BatchVerifier, CborValue } from '../crypto/index.js'
 import { decodeBlock, verifyBlockSignature, zeroHash } from './block.js'
 import type { Block } from './block.js'
-import { applySliceMs, provCacheEntriesMax, stateCacheEntriesMax, stateKeyBytesMax, stateValueBytesMax } from './constants.js'
+import { applySliceMs, ledgerFormat, provCacheEntriesMax, stateCacheEntriesMax, stateKeyBytesMax, stateValueBytesMax } from './constants.js'
 import {
   BlockRejectedError,
   LedgerCorruptionError,
+  LedgerFormatError,
   LedgerStateError,
   TxFailedError,
   TxRejectedError,
@@ -160,7 +161,13 @@ export class Ledger {
   static async open(store: KvStore, executor: TxExecutor, options: { verifier?: BatchVerifier; stateCacheEntries?: number } = {}): Promise<Ledger> {
     await store.open()
     const ledger = new Ledger(store, executor, options.verifier ?? inlineVerifier, options.stateCacheEntries ?? stateCacheEntriesMax)
-    await ledger.#loadHead()
+    try {
+      await ledger.#loadHead()
+    } catch (err) {
+      // Not left open (a LevelDB store would keep its lock) when the store cannot be used.
+      await store.close()
+      throw err
+    }
     return ledger
   }
 
@@ -172,6 +179,13 @@ export class Ledger {
     const blockBytes = await this.#store.get(layout.block(h.height))
     if (blockBytes === undefined || !bytesEqual(decodeBlock(blockBytes).hash, h.hash)) {
       throw new LedgerCorruptionError(`head record names block ${h.height} ${toHex(h.hash)}, which is not stored`)
+    }
+    const format = await this.#store.get(layout.format)
+    const found = format === undefined ? undefined : decode<number>(format)
+    if (found !== ledgerFormat) {
+      throw new LedgerFormatError(
+        `this ledger is in layout ${found ?? '1 (no format record: written before December 2026)'}; this TOM version reads layout ${ledgerFormat} only and does not convert a ledger in place: run the version that wrote it`
+      )
     }
     this.#head = Object.freeze({ height: h.height, hash: h.hash, time: h.time, stateDigest: h.stateDigest })
     this.#network = await this.#store.get(layout.network)
@@ -376,7 +390,10 @@ export class Ledger {
       ops.push({ type: 'put', key: layout.version(key, height), value: version })
     }
     ops.push({ type: 'put', key: layout.head, value: encode({ height, hash: head.hash, time: head.time, stateDigest: head.stateDigest }) })
-    if (height === 0) ops.push({ type: 'put', key: layout.network, value: block.hash })
+    if (height === 0) {
+      ops.push({ type: 'put', key: layout.network, value: block.hash })
+      ops.push({ type: 'put', key: layout.format, value: encode(ledgerFormat) })
+    }
     return ops
   }
 

@@ -4,7 +4,7 @@ import type { Test } from 'tap'
 import { join } from 'node:path'
 import { decode, encode, generateKeyPair, Signer, toHex } from '../../src/crypto/index.js'
 import { StateCache } from '../../src/ledger/state-cache.js'
-import { BlockRejectedError, decodeBlock, decodeTx, Ledger, LevelKvStore, MemoryKvStore, sealBlock, TxRejectedError } from '../../src/ledger/index.js'
+import { BlockRejectedError, decodeBlock, decodeTx, layout, Ledger, ledgerFormat, LevelKvStore, MemoryKvStore, sealBlock, TxRejectedError } from '../../src/ledger/index.js'
 import type { Block, KvStore } from '../../src/ledger/index.js'
 import { CoreContracts } from '../../src/contracts/index.js'
 import { FaultyKvStore } from './faulty-kv.js'
@@ -216,6 +216,22 @@ t.test('a LevelDB ledger reopens at its head with everything readable', async (t
   await again.applyBlock(nextBlock(again, [dataTx(again.network!, net.admin, 'after')], net.node))
   t.equal(again.head!.height, 3)
   await again.close()
+})
+
+t.test('a ledger in another layout is refused at open, not read wrong', async (t) => {
+  const dir = join(t.testdir(), 'ledger')
+  const { ledger } = await started(new LevelKvStore(dir))
+  await ledger.close()
+  const raw = new LevelKvStore(dir)
+  await raw.open()
+  t.same(decode(raw.getSync(layout.format)!), ledgerFormat, 'genesis records the layout')
+  await raw.batch([{ type: 'del', key: layout.format }])
+  await raw.close()
+  await t.rejects(Ledger.open(new LevelKvStore(dir), new CoreContracts()), { name: 'LedgerFormatError', code: 'ERR_LEDGER_FORMAT', message: /layout 1 \(no format record/ })
+  await raw.open()
+  await raw.batch([{ type: 'put', key: layout.format, value: encode(ledgerFormat + 1) }])
+  await raw.close()
+  await t.rejects(Ledger.open(new LevelKvStore(dir), new CoreContracts()), { code: 'ERR_LEDGER_FORMAT', message: new RegExp(`layout ${ledgerFormat + 1};`) })
 })
 
 t.test('a small state cache always agrees with the state (sets and deletes, seeded)', async (t) => {
