@@ -14,7 +14,7 @@
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { fromHex, toHex } from '../crypto/index.js'
+import { concatBytes, fromHex, toHex } from '../crypto/index.js'
 import { decodeTx, provFormats } from '../ledger/index.js'
 import type { AppliedBlock, Block, ChainHead, ProvFormat, ProvQueries, Tx, TxRecord } from '../ledger/index.js'
 import type { LineageDirection, QualifiedName } from '../prov/index.js'
@@ -220,7 +220,8 @@ function readBody(req: IncomingMessage, max: number): Promise<Uint8Array> {
       req.off('error', finish)
       req.off('close', onClose)
       if (err !== undefined) reject(err)
-      else resolve(joined(chunks, size))
+      // One copy, into a plain Uint8Array of its own (a chunk may be a view of a larger socket buffer).
+      else resolve(chunks.length === 1 ? new Uint8Array(chunks[0]!) : concatBytes(...chunks))
     }
     const onData = (chunk: Buffer): void => {
       size += chunk.length
@@ -238,18 +239,6 @@ function readBody(req: IncomingMessage, max: number): Promise<Uint8Array> {
     req.on('error', finish)
     req.on('close', onClose)
   })
-}
-
-/** The chunks as one plain Uint8Array of its own (a chunk may be a view of a larger socket buffer). */
-function joined(chunks: readonly Buffer[], size: number): Uint8Array {
-  if (chunks.length === 1) return new Uint8Array(chunks[0]!)
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const chunk of chunks) {
-    out.set(chunk, at)
-    at += chunk.length
-  }
-  return out
 }
 
 /** The tx bytes of a submit: CBOR as is, or JSON `{ "tx": "<hex>" }`. */
