@@ -20,9 +20,8 @@ const twoTo32 = 0x100000000
 /** Below this length a loop of fromCharCode beats creating a string through Buffer. */
 const shortTextMax = 16
 
-const empty = Buffer.alloc(0)
+const empty = new Uint8Array(0)
 let bytes: Uint8Array = empty
-let view: Buffer = empty
 let pos = 0
 
 /** Thrown inside to abandon the direct path; never escapes decodeDirect. */
@@ -30,7 +29,6 @@ const bail = Symbol('bail')
 
 export function decodeDirect(input: Uint8Array): unknown {
   bytes = input
-  view = Buffer.from(input.buffer, input.byteOffset, input.byteLength)
   pos = 0
   try {
     const value = item(0)
@@ -41,7 +39,6 @@ export function decodeDirect(input: Uint8Array): unknown {
   } finally {
     // Not to keep the input alive until the next call.
     bytes = empty
-    view = empty
   }
 }
 
@@ -60,19 +57,23 @@ function argument(info: number): number {
     if (n < 0x100) throw bail
   } else if (info === 26) {
     need(4)
-    n = view.readUInt32BE(pos)
+    n = uint32At(pos)
     pos += 4
     if (n < 0x10000) throw bail
   } else if (info === 27) {
     need(8)
-    const hi = view.readUInt32BE(pos)
-    const lo = view.readUInt32BE(pos + 4)
+    const hi = uint32At(pos)
+    const lo = uint32At(pos + 4)
     pos += 8
     // From 2^53 on, cborg gives a bigint (or refuses); below 2^32 the form is not the shortest.
     if (hi === 0 || hi >= 0x200000) throw bail
     n = hi * twoTo32 + lo
   } else throw bail
   return n
+}
+
+function uint32At(at: number): number {
+  return bytes[at]! * 0x1000000 + ((bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!)
 }
 
 function need(n: number): void {
@@ -153,7 +154,7 @@ function text(n: number): string {
     return s
   }
   for (let i = pos; i < end; i++) if (bytes[i]! >= 0x80) throw bail
-  const s = view.toString('latin1', pos, end)
+  const s = Buffer.from(bytes.buffer, bytes.byteOffset + pos, n).toString('latin1')
   pos = end
   return s
 }

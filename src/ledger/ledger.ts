@@ -281,10 +281,8 @@ export class Ledger {
         sliceEnd = performance.now() + applySliceMs
       }
       const context = { network, height, time: header.time, proposer: header.proposer, index }
-      // The replay check reads key by key, not with getMany: a store read is synchronous underneath
-      // (LevelKvStore.get), where getMany hops through libuv's thread pool and so lets the event loop
-      // run other work (on the leader, a backlog of API requests) in the middle of applying a block.
-      const replay = (await this.#store.get(layout.tx(tx.id))) !== undefined
+      // Synchronous, like every read of the apply: the loop yields on its own schedule (applySliceMs).
+      const replay = this.#store.getSync(layout.tx(tx.id)) !== undefined
       const receipt = await this.#execute(tx, replay, state, context)
       receipts.push(receipt)
       if (!(receipt.ok === false && receipt.code === 'ERR_TX_REPLAY')) indexed.push(index)
@@ -418,7 +416,11 @@ export class Ledger {
 
   /** Where a tx is, who signed it and whether it committed: one small read, no block decoded. */
   async txSummary(id: Uint8Array): Promise<TxSummary | undefined> {
-    const raw = await this.#store.get(layout.tx(id))
+    return this.#txSummarySync(id)
+  }
+
+  #txSummarySync(id: Uint8Array): TxSummary | undefined {
+    const raw = this.#store.getSync(layout.tx(id))
     if (raw === undefined) return undefined
     const [height, index, signer, ok] = decode<[number, number, Uint8Array, boolean]>(raw)
     return { height, index, signer, ok }
@@ -450,8 +452,7 @@ export class Ledger {
   /** Whether tx `idHex` committed (ok receipt) before the tx now executing. */
   #txCommitted(idHex: string, blockState: BlockState): boolean {
     if (blockState.committedTxs.has(idHex)) return true
-    const raw = this.#store.getSync(layout.tx(fromHex(idHex)))
-    return raw !== undefined && decode<[number, number, Uint8Array, boolean]>(raw)[3]
+    return this.#txSummarySync(fromHex(idHex))?.ok === true
   }
 
   /**

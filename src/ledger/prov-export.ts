@@ -5,7 +5,7 @@
  *
  * A block's bundle spells out what the index leaves implied: for each committed tx, its activity
  * `tom:tx/<id>` (prov:type `tom:<tx type>`, started and ended at the block time), its signer agent
- * `tom:key/<hex>` and their association; then the records the tx's contract asserted (`t/<pos>`).
+ * `tom:key/<hex>` and their association; then the records the tx's contract asserted (the block's `t/<height>`).
  * Failed txs changed nothing and asserted nothing, so they are not in the bundle.
  */
 import { isElement, lineageDocument, literal, normaliseDocument, RecordsBuilder, tomNamespace, toProvJson, toProvN, toTurtle } from '../prov/index.js'

@@ -259,6 +259,12 @@ interface PositionedEdge {
  * committed tx. One prefix scan per call (two for a signer's associations, merged by position).
  */
 export class LedgerLineageIndex implements LineageIndex {
+  /**
+   * The numbered edges of each tx activity's own records, read once per query: a query asks for them
+   * once per relation and direction, and each read decodes the records of the tx's whole block.
+   */
+  readonly #own = new Map<QualifiedName, Promise<{ at: ProvPosition; edges: { edge: LineageEdge; n: number }[] } | undefined>>()
+
   constructor(
     readonly ledger: Ledger,
     readonly signal?: AbortSignal
@@ -283,18 +289,29 @@ export class LedgerLineageIndex implements LineageIndex {
 
   /** The edges at a committed tx's activity that the tx's own records assert (provenance.ts does not store them). */
   async #ownEdges(activity: QualifiedName, direction: LineageDirection, relation: RelationKind, start: ScanStart | undefined): Promise<PositionedEdge[]> {
-    const hex = txIdOfActivity(activity)
-    if (hex === undefined) return []
-    const record = await this.ledger.txSummary(fromHex(hex))
-    if (record === undefined || !record.ok) return []
+    if (txIdOfActivity(activity) === undefined) return []
+    let own = this.#own.get(activity)
+    if (own === undefined) {
+      own = this.#readOwn(activity)
+      if (this.#own.size >= queryBlockCacheEntriesMax) this.#own.delete(this.#own.keys().next().value!)
+      this.#own.set(activity, own)
+    }
+    const found = await own
+    if (found === undefined) return []
     const out: PositionedEdge[] = []
-    for (const { edge, n } of numberedEdges(await txProvRecords(this.ledger, record))) {
+    for (const { edge, n } of found.edges) {
       if (edge.relation !== relation || (direction === 'backward' ? edge.from : edge.to) !== activity) continue
-      const tail = edgeTail(record, n)
+      const tail = edgeTail(found.at, n)
       if (start !== undefined && (start.inclusive ? tail < start.tail : tail <= start.tail)) continue
       out.push({ edge, tail, implied: false })
     }
     return out
+  }
+
+  async #readOwn(activity: QualifiedName): Promise<{ at: ProvPosition; edges: { edge: LineageEdge; n: number }[] } | undefined> {
+    const record = await this.ledger.txSummary(fromHex(txIdOfActivity(activity)!))
+    if (record === undefined || !record.ok) return undefined
+    return { at: record, edges: numberedEdges(await txProvRecords(this.ledger, record)) }
   }
 
   /** The implied association of a committed tx activity with its signer. */
